@@ -1,0 +1,15 @@
+"""Test a checkpoint: `python evaluate.py ckpt_path=<checkpoint> [hydra overrides]`."""
+
+import hydra
+from omegaconf import DictConfig
+
+from multiout.cli import run_evaluate
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="evaluate")
+def main(cfg: DictConfig) -> None:
+    run_evaluate(cfg)
+
+
+if __name__ == "__main__":
+    main()

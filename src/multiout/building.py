@@ -1,0 +1,49 @@
+"""Objects from config: the only place that calls Hydra's `instantiate`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from multiout.errors import InputError
+
+# Model arguments that, when the config leaves them null, the data module supplies.
+DATA_DEFINED = ("num_features", "num_channels", "num_classes", "channel_names")
+
+
+def build(config: DictConfig, **kwargs: Any) -> Any:
+    """`instantiate`, with mistakes in constructor arguments reported as `InputError`."""
+    try:
+        return instantiate(config, **kwargs)
+    except InstantiationException as err:
+        cause = err.__cause__
+        if isinstance(cause, InputError):
+            raise cause from None
+        raise InputError(" ".join(str(err).split())) from err
+
+
+def build_group(config: DictConfig | None) -> list[Any]:
+    """Every object of a group such as `callbacks` or `logger` (a dict of named configs)."""
+    if not config:
+        return []
+    return [build(node) for node in config.values() if node and "_target_" in node]
+
+
+def build_model(config: DictConfig, datamodule: L.LightningDataModule) -> L.LightningModule:
+    """The model, with shape arguments the config leaves null filled in by the data module."""
+    from_data = {
+        key: getattr(datamodule, key)
+        for key in DATA_DEFINED
+        if key in config and config[key] is None and hasattr(datamodule, key)
+    }
+    return build(config, **from_data)
+
+
+def build_trainer(cfg: DictConfig) -> L.Trainer:
+    """The trainer of `cfg.trainer`, with the run's `callbacks` and `logger` groups."""
+    loggers = build_group(cfg.get("logger"))
+    return build(cfg.trainer, callbacks=build_group(cfg.get("callbacks")), logger=loggers or False)

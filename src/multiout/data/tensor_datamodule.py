@@ -1,0 +1,56 @@
+"""A LightningDataModule base for data held as in-memory tensors."""
+
+from __future__ import annotations
+
+import lightning as L
+from lightning.pytorch.accelerators import CUDAAccelerator
+from torch import Tensor
+from torch.utils.data import DataLoader
+
+from multiout.data.batching import IndexedTensors, batch_loader
+from multiout.errors import InputError
+
+
+class TensorDataModule(L.LightningDataModule):
+    """Serves `(x, y)` splits from tensors that subclasses put in `self.splits` in `setup`.
+
+    Batches come from `batch_loader`, which shards them across processes itself; the trainer
+    must run with `use_distributed_sampler=False` (every trainer config here sets it).
+    """
+
+    def __init__(self, batch_size: int, num_workers: int, shuffle_seed: int) -> None:
+        super().__init__()
+        if batch_size < 1:
+            raise InputError(f"data.batch_size must be a positive integer, got {batch_size}")
+        if num_workers < 0:
+            raise InputError(f"data.num_workers must be 0 or more, got {num_workers}")
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.shuffle_seed = shuffle_seed
+        self.splits: dict[str, tuple[Tensor, Tensor]] = {}
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        trainer = self.trainer
+        rank, world_size = (trainer.global_rank, trainer.world_size) if trainer else (0, 1)
+        on_cuda = trainer is not None and isinstance(trainer.accelerator, CUDAAccelerator)
+        if trainer is not None and trainer.overfit_batches:
+            shuffle = False  # overfitting means the same few batches every epoch
+        return batch_loader(
+            IndexedTensors(*self.splits[split]),
+            batch_size=self.batch_size,
+            shuffle=shuffle,
+            seed=self.shuffle_seed,
+            rank=rank,
+            world_size=world_size,
+            num_workers=self.num_workers,
+            pin_memory=on_cuda,  # pinned host memory lets the copy to the GPU overlap compute
+        )

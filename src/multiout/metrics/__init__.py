@@ -1,0 +1,1 @@
+"""Metrics computed per output channel."""

@@ -1,0 +1,1 @@
+"""The LightningModule and the networks it can use as a trunk."""

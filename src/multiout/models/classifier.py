@@ -1,0 +1,158 @@
+"""The LightningModule: a trunk, one linear head for all channels, K-dimensional cross entropy."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import lightning as L
+import torch
+from torch import Tensor, nn
+from torchmetrics import MeanMetric
+
+from multiout.errors import InputError
+from multiout.metrics.per_channel import (
+    PerChannelConfusionMatrix,
+    default_channel_names,
+    per_channel_accuracy,
+)
+from multiout.models.loss import multi_output_cross_entropy
+from multiout.models.optim import build_optimizer, build_scheduler, check_scheduler, optimizer_class
+
+EVAL_STAGES = ("val", "test")
+
+
+def build_trunk(config: dict[str, Any], in_features: int) -> nn.Module:
+    """`{"class_path": "pkg.mod.Class", **kwargs}` -> `Class(in_features=..., **kwargs)`.
+
+    The class must map `[B, in_features]` to `[B, out_features]` and expose `out_features`.
+    """
+    options = dict(config)
+    path = str(options.pop("class_path", ""))
+    module_name, _, class_name = path.rpartition(".")
+    try:
+        trunk_class = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError, ValueError) as err:
+        raise InputError(f"model.net.class_path must be an importable class path, got {path!r}") from err
+    trunk = trunk_class(in_features=in_features, **options)
+    if not isinstance(getattr(trunk, "out_features", None), int):
+        raise InputError(f"model.net.class_path: {path} must set an integer attribute `out_features`")
+    return trunk
+
+
+class MultiOutputClassifier(L.LightningModule):
+    """Predicts `num_classes` classes for each of `num_channels` outputs at once.
+
+    `forward` returns logits `[B, K, C]`: one `Linear(hidden, K * C)` head reshaped so that
+    the class dimension comes second, as `cross_entropy` wants it. Every constructor argument
+    is a plain value, so a checkpoint alone rebuilds the model, under `weights_only=True` too.
+    """
+
+    def __init__(
+        self,
+        num_features: int,
+        num_channels: int,
+        num_classes: int,
+        net: dict[str, Any],
+        optimizer: dict[str, Any],
+        scheduler: dict[str, Any] | None = None,
+        ignore_index: int = -100,
+        label_smoothing: float = 0.0,
+        channel_names: list[str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        optimizer_class(optimizer)  # a misspelt name fails now, not once training has started
+        check_scheduler(scheduler)
+        self.num_channels = num_channels
+        self.num_classes = num_classes
+        self.channel_names = channel_names or default_channel_names(num_channels)
+        self.trunk = build_trunk(net, num_features)
+        self.head = nn.Linear(self.trunk.out_features, num_classes * num_channels)
+        self.confusion = nn.ModuleDict(
+            {s: PerChannelConfusionMatrix(num_channels, num_classes, ignore_index) for s in EVAL_STAGES}
+        )
+        self.eval_loss = nn.ModuleDict({s: MeanMetric() for s in EVAL_STAGES})
+        self.train_loss = MeanMetric()
+        self.train_acc = MeanMetric()
+        # Final per-stage results of the last finished epoch, for metrics.json and reports.
+        self.epoch_results: dict[str, dict[str, Any]] = {}
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.trunk(x)).view(-1, self.num_classes, self.num_channels)
+
+    def loss(self, logits: Tensor, target: Tensor) -> Tensor:
+        return multi_output_cross_entropy(
+            logits, target, self.hparams.ignore_index, self.hparams.label_smoothing
+        )
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        x, y = batch
+        logits = self(x)
+        loss = self.loss(logits, y)
+        with torch.no_grad():
+            labelled = y != self.hparams.ignore_index
+            num_labelled = labelled.sum()
+            correct = ((logits.max(dim=1).indices == y) & labelled).sum()
+            # Metric objects: the step value is this batch's, the epoch value is exact over
+            # all batches and processes (weighted by labelled cells).
+            self.train_loss(loss.detach(), num_labelled)
+            self.train_acc(correct / num_labelled.clamp(min=1), num_labelled)
+        self.log("train/loss", self.train_loss, on_step=True, on_epoch=True, prog_bar=True)
+        self.log("train/acc", self.train_acc, on_step=True, on_epoch=True)
+        return loss
+
+    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        self._eval_step(batch, "val")
+
+    def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        self._eval_step(batch, "test")
+
+    def predict_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
+        """Class probabilities `[B, K, C]`."""
+        return self(batch[0]).softmax(dim=1)
+
+    def _eval_step(self, batch: tuple[Tensor, Tensor], stage: str) -> None:
+        x, y = batch
+        logits = self(x)
+        labelled = int((y != self.hparams.ignore_index).sum())
+        if labelled:
+            # Weighted by labelled cells, so the epoch loss is exact however batches are cut.
+            self.eval_loss[stage].update(self.loss(logits, y), weight=labelled)
+        self.confusion[stage].update(logits, y)
+
+    def on_validation_epoch_end(self) -> None:
+        self._finish_eval_epoch("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._finish_eval_epoch("test")
+
+    def _finish_eval_epoch(self, stage: str) -> None:
+        confmat = self.confusion[stage].compute()  # summed over processes: exact under DDP
+        loss = self.eval_loss[stage].compute()
+        acc = per_channel_accuracy(confmat)
+        mean_acc = acc.nanmean()  # channels without labels are NaN and left out
+        # The values are already global. `max` over processes returns them bit for bit (a mean
+        # need not), and declaring them synced keeps Lightning from asking for a sync.
+        synced = {"sync_dist": True, "reduce_fx": "max"}
+        self.log(f"{stage}/loss", loss.float(), **synced)
+        self.log(f"{stage}/acc", mean_acc.float(), prog_bar=True, **synced)
+        per_channel = {f"{stage}/acc/{name}": acc[c].float() for c, name in enumerate(self.channel_names)}
+        self.log_dict(per_channel, **synced)
+        if not self.trainer.sanity_checking:
+            self.epoch_results[stage] = {
+                "loss": loss.item(),
+                "acc": mean_acc.item(),  # float64: exact mean of the per-channel values
+                "acc_per_channel": acc.tolist(),
+                "confmat": confmat.cpu(),
+            }
+        self.confusion[stage].reset()
+        self.eval_loss[stage].reset()
+
+    def configure_optimizers(self) -> Any:
+        optimizer = build_optimizer(self.parameters(), self.hparams.optimizer)
+        total_steps = int(self.trainer.estimated_stepping_batches)
+        scheduler = build_scheduler(optimizer, self.hparams.scheduler, total_steps)
+        if scheduler is None:
+            return optimizer
+        return {"optimizer": optimizer, "lr_scheduler": scheduler}

@@ -1,0 +1,81 @@
+"""Optimizer and learning-rate schedule from plain config dicts.
+
+The module keeps these as dicts in its hyperparameters (checkpoints stay loadable with
+`weights_only=True`) and builds the torch objects only in `configure_optimizers`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+from torch import nn
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LambdaLR, ReduceLROnPlateau
+
+from multiout.errors import InputError
+
+SCHEDULERS = ("cosine", "plateau")
+
+
+def optimizer_class(config: dict[str, Any]) -> type[Optimizer]:
+    """The `torch.optim` class that `config["name"]` names."""
+    name = config.get("name")
+    found = getattr(torch.optim, str(name), None)
+    if not (isinstance(found, type) and issubclass(found, Optimizer)):
+        raise InputError(f"model.optimizer.name must name a class in torch.optim (e.g. AdamW), got {name!r}")
+    return found
+
+
+def check_scheduler(config: dict[str, Any] | None) -> None:
+    if config and config.get("name") not in SCHEDULERS:
+        raise InputError(
+            f"model.scheduler.name must be one of {list(SCHEDULERS)} (or set model.scheduler=null), got {config.get('name')!r}"
+        )
+
+
+def build_optimizer(params: Iterable[nn.Parameter], config: dict[str, Any]) -> Optimizer:
+    """`{"name": "AdamW", "lr": 1e-3, ...}` -> `torch.optim.AdamW(params, lr=1e-3, ...)`."""
+    options = dict(config)
+    name = options.pop("name", None)
+    optimizer_cls = optimizer_class(config)
+    try:
+        return optimizer_cls(params, **options)
+    except TypeError as err:
+        raise InputError(
+            f"model.optimizer: {name} does not accept these options {sorted(options)}: {err}"
+        ) from err
+
+
+def warmup_cosine(total_steps: int, warmup_steps: int, min_lr_ratio: float):
+    """LR factor per step: linear warm-up, then cosine decay to `min_lr_ratio`."""
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+        return min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return factor
+
+
+def build_scheduler(optimizer: Optimizer, config: dict[str, Any] | None, total_steps: int) -> dict | None:
+    """A Lightning `lr_scheduler` config dict, or None for a constant learning rate."""
+    if not config:
+        return None
+    check_scheduler(config)
+    options = dict(config)
+    name = options.pop("name")
+    if name == "cosine":
+        warmup = round(options.pop("warmup_fraction", 0.0) * total_steps)
+        factor = warmup_cosine(total_steps, warmup, options.pop("min_lr_ratio", 0.0))
+        scheduler, interval = LambdaLR(optimizer, factor), "step"
+    else:  # plateau
+        monitor = options.pop("monitor", "val/loss")
+        scheduler = ReduceLROnPlateau(optimizer, **options)
+        return {"scheduler": scheduler, "interval": "epoch", "monitor": monitor}
+    if options:
+        raise InputError(f"model.scheduler: unknown options for {name}: {sorted(options)}")
+    return {"scheduler": scheduler, "interval": interval}

@@ -1,0 +1,1 @@
+"""What a run does with already-built objects: plain functions, callable without Hydra."""

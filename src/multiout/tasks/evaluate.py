@@ -1,0 +1,17 @@
+"""Test a trained checkpoint on the test split."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+
+from multiout.tasks.results import collect_metrics
+
+
+def evaluate(
+    trainer: L.Trainer, model: L.LightningModule, datamodule: L.LightningDataModule, ckpt_path: str
+) -> dict[str, Any]:
+    """Score `model` (already loaded from `ckpt_path`) on the test split."""
+    trainer.test(model, datamodule=datamodule, verbose=False)
+    return {**collect_metrics(model, datamodule, ("test",)), "ckpt_path": ckpt_path}

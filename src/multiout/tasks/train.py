@@ -1,0 +1,49 @@
+"""Train, then validate and test the best checkpoint."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import lightning as L
+
+from multiout.tasks.results import collect_metrics
+
+log = logging.getLogger(__name__)
+
+
+def best_checkpoint(trainer: L.Trainer) -> str | None:
+    """The best checkpoint the run saved, or None (no checkpoint callback, fast_dev_run)."""
+    callback = trainer.checkpoint_callback
+    path = getattr(callback, "best_model_path", "") if callback is not None else ""
+    return path or None
+
+
+def train(
+    trainer: L.Trainer,
+    model: L.LightningModule,
+    datamodule: L.LightningDataModule,
+    *,
+    ckpt_path: str | None = None,
+    fit: bool = True,
+    test: bool = True,
+) -> dict[str, Any]:
+    """Fit (resuming from `ckpt_path` if given), then score the best checkpoint.
+
+    Validation is re-run on the checkpoint that is tested, so that `val/*` and `test/*` in
+    the result describe the same weights. Returns the flat metrics plus `ckpt_path`.
+    """
+    tested_ckpt = ckpt_path
+    if fit:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+        tested_ckpt = best_checkpoint(trainer)
+        if tested_ckpt is None:
+            log.warning("no best checkpoint was saved; scoring the weights as they are after training")
+    stages: tuple[str, ...] = ()
+    if test:
+        trainer.validate(model, datamodule=datamodule, ckpt_path=tested_ckpt, verbose=False)
+        trainer.test(model, datamodule=datamodule, ckpt_path=tested_ckpt, verbose=False)
+        stages = ("val", "test")
+    elif fit:
+        stages = ("val",)
+    return {**collect_metrics(model, datamodule, stages), "ckpt_path": tested_ckpt}

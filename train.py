@@ -1,0 +1,15 @@
+"""Train a multi-output classifier: `python train.py [hydra overrides]`."""
+
+import hydra
+from omegaconf import DictConfig
+
+from multiout.cli import run_train
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    return run_train(cfg)
+
+
+if __name__ == "__main__":
+    main()
