@@ -30,6 +30,10 @@ class IndexedTensors(Dataset):
     def __getitem__(self, index: Tensor) -> tuple[Tensor, ...]:
         return tuple(t[index] for t in self.tensors)
 
+    def __getitems__(self, indices: list[int]) -> tuple[Tensor, ...]:
+        """Called by a DataLoader with `batch_size` set: still one indexing call per batch."""
+        return self[torch.as_tensor(indices)]
+
 
 def epoch_generator(seed: int, epoch: int) -> torch.Generator:
     """A generator that depends only on (seed, epoch), so a resumed run shuffles alike."""
@@ -83,6 +87,11 @@ class ShardedBatchSampler(Sampler[Tensor]):
 
 def _as_is(batch: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
     return batch
+
+
+def sequential_loader(dataset: IndexedTensors, batch_size: int) -> DataLoader:
+    """An unshuffled, unsharded loader with a standard sampler, which Lightning may replace."""
+    return DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=_as_is)
 
 
 def batch_loader(

@@ -7,7 +7,7 @@ from lightning.pytorch.accelerators import CUDAAccelerator
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from multiout.data.batching import IndexedTensors, batch_loader
+from multiout.data.batching import IndexedTensors, batch_loader, sequential_loader
 from multiout.errors import InputError
 
 
@@ -40,12 +40,14 @@ class TensorDataModule(L.LightningDataModule):
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         trainer = self.trainer
+        dataset = IndexedTensors(*self.splits[split])
+        if trainer is not None and trainer.overfit_batches:
+            # Lightning swaps in a SequentialSampler to overfit the same batches every epoch.
+            return sequential_loader(dataset, self.batch_size)
         rank, world_size = (trainer.global_rank, trainer.world_size) if trainer else (0, 1)
         on_cuda = trainer is not None and isinstance(trainer.accelerator, CUDAAccelerator)
-        if trainer is not None and trainer.overfit_batches:
-            shuffle = False  # overfitting means the same few batches every epoch
         return batch_loader(
-            IndexedTensors(*self.splits[split]),
+            dataset,
             batch_size=self.batch_size,
             shuffle=shuffle,
             seed=self.shuffle_seed,

@@ -1,0 +1,59 @@
+import pytest
+import torch
+
+from multiout.data.batching import IndexedTensors, ShardedBatchSampler, batch_loader
+
+
+def all_batches(num_samples, batch_size, world_size, shuffle=True, seed=0, epoch=0):
+    per_rank = []
+    for rank in range(world_size):
+        sampler = ShardedBatchSampler(num_samples, batch_size, shuffle, seed, rank, world_size)
+        sampler.set_epoch(epoch)
+        per_rank.append(list(sampler))
+    return per_rank
+
+
+@pytest.mark.parametrize(
+    ("num_samples", "batch_size", "world_size"), [(1000, 256, 1), (203, 64, 2), (1001, 100, 3), (5, 64, 2)]
+)
+def test_every_sample_exactly_once_and_equal_batch_counts(num_samples, batch_size, world_size):
+    per_rank = all_batches(num_samples, batch_size, world_size)
+    counts = {len(batches) for batches in per_rank}
+    assert len(counts) == 1, "every process must get the same number of batches (DDP needs it)"
+    used = torch.cat([b for batches in per_rank for b in batches])
+    assert sorted(used.tolist()) == list(range(num_samples))  # no padding, no drops
+    assert all(0 < len(b) <= batch_size for batches in per_rank for b in batches)
+    assert len(per_rank[0]) == len(ShardedBatchSampler(num_samples, batch_size, True, 0, 0, world_size))
+
+
+def test_shuffle_depends_only_on_seed_and_epoch():
+    first = all_batches(500, 64, 1, seed=3, epoch=2)[0]
+    again = all_batches(500, 64, 1, seed=3, epoch=2)[0]
+    next_epoch = all_batches(500, 64, 1, seed=3, epoch=3)[0]
+    other_seed = all_batches(500, 64, 1, seed=4, epoch=2)[0]
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+    assert not torch.equal(first[0], next_epoch[0])
+    assert not torch.equal(first[0], other_seed[0])
+
+
+def test_unshuffled_order_is_sequential():
+    batches = all_batches(10, 4, 1, shuffle=False)[0]
+    assert torch.cat(batches).tolist() == list(range(10))
+
+
+def test_loader_yields_whole_batches_of_the_right_rows():
+    x = torch.arange(30, dtype=torch.float32).view(10, 3)
+    y = torch.arange(20).view(10, 2)
+    loader = batch_loader(IndexedTensors(x, y), batch_size=4, shuffle=True, seed=1)
+    seen = []
+    for xb, yb in loader:
+        assert xb.dtype == torch.float32 and yb.dtype == torch.int64
+        rows = (xb[:, 0] / 3).long()
+        assert torch.equal(xb, x[rows]) and torch.equal(yb, y[rows])  # features and labels stay paired
+        seen += rows.tolist()
+    assert sorted(seen) == list(range(10))
+
+
+def test_too_few_samples_for_the_processes_is_an_error():
+    with pytest.raises(ValueError, match="3 processes"):
+        ShardedBatchSampler(2, 64, False, world_size=3)

@@ -1,0 +1,89 @@
+import lightning as L
+import pytest
+import torch
+import torch.nn.functional as F
+
+from multiout.errors import InputError
+from multiout.models.classifier import MultiOutputClassifier
+from multiout.models.loss import multi_output_cross_entropy
+
+B, F_IN, C, K = 16, 8, 5, 3
+
+
+def make_model(**overrides) -> MultiOutputClassifier:
+    kwargs = {
+        "num_features": F_IN,
+        "num_channels": C,
+        "num_classes": K,
+        "net": {"class_path": "multiout.models.mlp.MLP", "hidden_sizes": [32], "norm": "layer"},
+        "optimizer": {"name": "AdamW", "lr": 1e-3},
+        "scheduler": {"name": "cosine", "warmup_fraction": 0.1},
+    }
+    return MultiOutputClassifier(**{**kwargs, **overrides})
+
+
+def test_logits_are_batch_class_channel_from_one_head():
+    model = make_model()
+    assert model(torch.randn(B, F_IN)).shape == (B, K, C)
+    linear_out = [m.out_features for m in model.modules() if isinstance(m, torch.nn.Linear)][-1]
+    assert linear_out == K * C
+    assert model.head.in_features == 32
+
+
+def test_loss_is_mean_of_per_channel_cross_entropies_skipping_ignored():
+    torch.manual_seed(0)
+    logits = torch.randn(B, K, C)
+    target = torch.randint(0, K, (B, C))
+    target[::3, 1] = -100
+    total, count = 0.0, 0
+    for b in range(B):  # an independent, cell-by-cell computation
+        for c in range(C):
+            if target[b, c] != -100:
+                total += -torch.log_softmax(logits[b, :, c], dim=0)[target[b, c]].item()
+                count += 1
+    assert multi_output_cross_entropy(logits, target).item() == pytest.approx(total / count, rel=1e-6)
+
+
+def test_label_smoothing_matches_per_channel_functional():
+    logits, target = torch.randn(B, K, C), torch.randint(0, K, (B, C))
+    by_channel = torch.stack(
+        [F.cross_entropy(logits[:, :, c], target[:, c], label_smoothing=0.1) for c in range(C)]
+    )
+    ours = multi_output_cross_entropy(logits, target, label_smoothing=0.1)
+    assert ours.item() == pytest.approx(by_channel.mean().item(), rel=1e-6)
+
+
+def test_checkpoint_holds_only_plain_values_and_loads_with_weights_only(tmp_path):
+    model = make_model()
+    trainer = L.Trainer(max_epochs=0, logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    trainer.strategy.connect(model)
+    path = tmp_path / "model.ckpt"
+    trainer.save_checkpoint(path)
+    checkpoint = torch.load(path, weights_only=True)  # raises on any pickled object
+    assert checkpoint["hyper_parameters"]["net"]["hidden_sizes"] == [32]
+    restored = MultiOutputClassifier.load_from_checkpoint(path, weights_only=True)
+    x = torch.randn(B, F_IN)
+    model.eval()
+    restored.eval()
+    assert torch.equal(model(x), restored(x))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"optimizer": {"name": "Adamm", "lr": 1e-3}},
+            "model.optimizer.name must name a class in torch.optim",
+        ),
+        ({"scheduler": {"name": "linear"}}, "model.scheduler.name must be one of"),
+        ({"net": {"class_path": "multiout.models.nope.MLP", "hidden_sizes": [4]}}, "model.net.class_path"),
+        ({"net": {"class_path": "multiout.models.mlp.MLP", "hidden_sizes": []}}, "hidden_sizes"),
+        (
+            {"net": {"class_path": "multiout.models.mlp.MLP", "hidden_sizes": [4], "activation": "foo"}},
+            "activation",
+        ),
+    ],
+)
+def test_bad_model_config_is_a_clear_error(overrides, message):
+    with pytest.raises(InputError, match=message):
+        make_model(**overrides)

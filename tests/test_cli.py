@@ -1,0 +1,39 @@
+"""User mistakes end the run before training: one line on stderr, exit code 2, no traceback."""
+
+import pytest
+
+from multiout.cli import existing_checkpoint
+from multiout.errors import InputError
+from tests.conftest import run_script
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("data.num_channels=0", "error: data.num_channels must be at least 1, got 0"),
+        ("ckpt_path=missing/last.ckpt", "error: ckpt_path: no checkpoint file at 'missing/last.ckpt'"),
+        (
+            "data.test_fraction=0.0001",
+            "error: data.val_fraction=0.1 and data.test_fraction=0.0001 leave the test split empty",
+        ),
+        ("model.optimizer.name=Adamm", "error: model.optimizer.name must name a class in torch.optim"),
+    ],
+)
+def test_bad_config_value_is_one_line_and_exit_code_2(tmp_path, override, message):
+    result = run_script(
+        "train.py", f"hydra.run.dir={tmp_path / 'run'}", override, "data.num_samples=5000", cwd=tmp_path
+    )
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith(message)
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not (tmp_path / "run" / "checkpoints").exists()  # stopped before training
+
+
+def test_existing_checkpoint(tmp_path):
+    path = tmp_path / "a.ckpt"
+    path.write_bytes(b"")
+    assert existing_checkpoint(str(path)) == str(path)
+    assert existing_checkpoint(None) is None
+    with pytest.raises(InputError, match="ckpt_path: no checkpoint file"):
+        existing_checkpoint(str(tmp_path / "b.ckpt"))

@@ -1,0 +1,76 @@
+"""Every config composes, and the composed defaults run in-process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from multiout.building import build, build_group
+from multiout.cli import run_train
+from tests.conftest import REPO_ROOT
+
+CONF = str(REPO_ROOT / "conf")
+
+
+def compose_train(*overrides: str, output_dir: Path | None = None):
+    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
+        extra = [f"paths.output_dir={output_dir}"] if output_dir else ["paths.output_dir=unused"]
+        return compose("train", overrides=[*extra, *overrides])
+
+
+def options(group: str) -> list[str]:
+    return sorted(p.stem for p in (REPO_ROOT / "conf" / group).glob("*.yaml"))
+
+
+@pytest.mark.parametrize(
+    "override",
+    [f"trainer={o}" for o in options("trainer")]
+    + [f"debug={o}" for o in options("debug")]
+    + [f"experiment={o}" for o in options("experiment")]
+    + [f"logger={o}" for o in options("logger")]
+    + [f"callbacks={o}" for o in options("callbacks") if o in ("default", "none")],
+)
+def test_every_config_composes_and_resolves(override):
+    cfg = compose_train(override)
+    OmegaConf.to_container(cfg, resolve=True)  # every interpolation resolves
+    assert cfg.model.num_channels == cfg.data.num_channels == 47
+
+
+def test_model_follows_the_data_config():
+    cfg = compose_train("data.num_channels=5", "data.num_classes=4", "data.num_features=7")
+    model = build(cfg.model)
+    assert (model.num_channels, model.num_classes, model.trunk[0].in_features) == (5, 4, 7)
+
+
+def test_callbacks_and_loggers_build():
+    cfg = compose_train("logger=tensorboard", output_dir=Path("unused"))
+    callbacks = build_group(cfg.callbacks)
+    assert {type(c).__name__ for c in callbacks} >= {
+        "ModelCheckpoint",
+        "EarlyStopping",
+        "LearningRateMonitor",
+    }
+    assert [type(x).__name__ for x in build_group(cfg.logger)] == ["TensorBoardLogger"]
+    assert build_group(compose_train("callbacks=none", "logger=none").callbacks) == []
+
+
+def test_fast_dev_run_of_the_composed_config(tmp_path):
+    cfg = compose_train("debug=fdr", "data.num_samples=1000", output_dir=tmp_path)
+    run_train(cfg)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert len(metrics["test/acc_per_channel"]) == 47 and metrics["seed"] == 42
+
+
+def test_overfitting_a_few_batches_reaches_full_accuracy(tmp_path):
+    cfg = compose_train(
+        "debug=overfit", "trainer.max_epochs=150", "trainer.enable_progress_bar=false", "logger=none",
+        "callbacks=none", "data.num_samples=2000", "data.batch_size=32", output_dir=tmp_path,
+    )  # fmt: skip
+    datamodule, model = build(cfg.data), build(cfg.model)
+    trainer = build(cfg.trainer, logger=False, enable_checkpointing=False)
+    trainer.fit(model, datamodule=datamodule)
+    assert trainer.callback_metrics["train/acc_epoch"] >= 0.99
