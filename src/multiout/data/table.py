@@ -1,0 +1,193 @@
+"""Read a CSV or Parquet file into feature and label arrays, checking every value on the way.
+
+Files are read in record batches, each converted at once into float32 features and int64
+class ids, so reading needs the final arrays plus one batch of the file: about twice the
+memory of the tensors at the peak (while the batches are joined), never the whole file as
+text or float64.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from multiout.data.columns import Columns, file_columns, file_format
+from multiout.errors import InputError
+
+BATCH_ROWS = 65_536
+
+
+@dataclass
+class Table:
+    """Features `[N, F]` float32, class ids `[N, C]` int64 (or None) and the id column."""
+
+    features: np.ndarray
+    targets: np.ndarray | None
+    ids: pa.ChunkedArray | None
+
+
+@dataclass
+class _BadLabels:
+    """Label values outside `label_values`, per column: first row, first value, count."""
+
+    found: dict[str, tuple[int, object, int]] = field(default_factory=dict)
+
+    def add(self, column: str, first_row: int, value: object, count: int) -> None:
+        if column in self.found:
+            row, first_value, seen = self.found[column]
+            self.found[column] = (row, first_value, seen + count)
+        else:
+            self.found[column] = (first_row, value, count)
+
+
+def numeric_labels(label_values: list) -> bool:
+    return all(isinstance(v, int | float) and not isinstance(v, bool) for v in label_values)
+
+
+def _batches(path: Path, columns: list[str], label_types: dict[str, pa.DataType]) -> Iterator[pa.RecordBatch]:
+    if file_format(path) == "parquet":
+        try:
+            yield from pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=columns)
+        except pa.ArrowException as err:
+            raise InputError(f"{path}: not a readable Parquet file ({err})") from err
+        return
+    types = {name: label_types.get(name, pa.float32()) for name in columns}
+    convert = pacsv.ConvertOptions(column_types=types, include_columns=columns)
+    try:
+        yield from pacsv.open_csv(path, convert_options=convert)
+    except pa.ArrowInvalid as err:
+        raise _csv_error(path, columns, label_types, err) from err
+
+
+def _csv_error(path: Path, columns: list[str], label_types: dict, err: Exception) -> InputError:
+    """Arrow's conversion error names a column number; say which column, and what to do."""
+    match = re.search(r"column #(\d+)", str(err))
+    header = file_columns(path)
+    name = header[int(match.group(1))] if match and int(match.group(1)) < len(header) else None
+    detail = str(err).split(": ", 1)[-1]
+    if name in label_types:
+        return InputError(
+            f"{path}: target column {name!r} holds a value that is not a number ({detail}), "
+            f"but data.label_values are numbers"
+        )
+    if name is not None:
+        return InputError(
+            f"{path}: feature column {name!r} is not numeric ({detail}); exclude it with "
+            f"data.exclude_columns=[{name}] or encode it as numbers"
+        )
+    return InputError(f"{path}: cannot read as CSV ({err})")
+
+
+def _check_parquet_types(path: Path, columns: Columns) -> None:
+    schema = pq.read_schema(path)
+    for name in columns.features:
+        kind = schema.field(name).type
+        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)):
+            raise InputError(
+                f"{path}: feature column {name!r} is not numeric (type {kind}); exclude it with "
+                f"data.exclude_columns=[{name}] or encode it as numbers"
+            )
+
+
+def _features(batch: pa.RecordBatch, names: list[str], path: Path, row0: int) -> np.ndarray:
+    block = np.empty((batch.num_rows, len(names)), dtype=np.float32)
+    for j, name in enumerate(names):
+        block[:, j] = batch.column(name).to_numpy(zero_copy_only=False)
+    finite = np.isfinite(block)
+    if not finite.all():
+        row, col = np.argwhere(~finite)[0]
+        raise InputError(
+            f"{path}: feature column {names[col]!r} has a missing, NaN or infinite value "
+            f"(first at row {row0 + row + 1}); fill or drop those rows, or exclude the column"
+        )
+    return block
+
+
+def _labels(
+    batch: pa.RecordBatch,
+    names: list[str],
+    value_set: pa.Array,
+    ignore_index: int,
+    path: Path,
+    row0: int,
+    bad: _BadLabels,
+) -> np.ndarray:
+    block = np.empty((batch.num_rows, len(names)), dtype=np.int64)
+    for j, name in enumerate(names):
+        column = batch.column(name)
+        try:
+            column = column.cast(value_set.type)
+        except pa.ArrowInvalid as err:
+            raise InputError(
+                f"{path}: target column {name!r} (type {column.type}) cannot hold data.label_values "
+                f"{value_set.to_pylist()} ({err})"
+            ) from err
+        missing = column.is_null(nan_is_null=True)
+        ids = pc.index_in(column, value_set=value_set)
+        unknown = pc.and_(pc.invert(missing), ids.is_null()).to_numpy(zero_copy_only=False)
+        if unknown.any():
+            rows = np.flatnonzero(unknown)
+            bad.add(name, row0 + int(rows[0]) + 1, column[int(rows[0])].as_py(), len(rows))
+        block[:, j] = ids.fill_null(ignore_index).to_numpy(zero_copy_only=False)
+    return block
+
+
+def read_table(
+    path: str | Path,
+    columns: Columns,
+    label_values: list,
+    ignore_index: int,
+    with_targets: bool = True,
+) -> Table:
+    """Features, class ids (label `label_values[k]` -> `k`; missing -> `ignore_index`) and ids.
+
+    Rows are numbered from 1 (the first row after a CSV header) in every message.
+    """
+    path = Path(path)
+    if file_format(path) == "parquet":
+        _check_parquet_types(path, columns)
+    targets = columns.targets if with_targets else []
+    label_type = pa.float64() if numeric_labels(label_values) else pa.string()
+    value_set = pa.array(label_values).cast(label_type)
+    read_types = {name: label_type for name in targets}
+    if columns.id is not None:
+        read_types[columns.id] = pa.string()
+    wanted = [*([columns.id] if columns.id else []), *columns.features, *targets]
+    feature_blocks, label_blocks, id_chunks = [], [], []
+    bad = _BadLabels()
+    rows = 0
+    for batch in _batches(path, wanted, read_types):
+        feature_blocks.append(_features(batch, columns.features, path, rows))
+        if targets:
+            label_blocks.append(_labels(batch, targets, value_set, ignore_index, path, rows, bad))
+        if columns.id is not None:
+            id_chunks.append(batch.column(columns.id))
+        rows += batch.num_rows
+    if rows == 0:
+        raise InputError(f"{path}: the file has no rows")
+    if bad.found:
+        name, (row, value, count) = next(iter(bad.found.items()))
+        raise InputError(
+            f"{path}: target column {name!r} has label {value!r}, which is not in data.label_values "
+            f"{list(label_values)} (first at row {row}, {count} rows); add it to data.label_values "
+            f"or clear those cells to mark them missing"
+            + (f"; other columns with unknown labels: {list(bad.found)[1:]}" if len(bad.found) > 1 else "")
+        )
+    return Table(
+        features=_join(feature_blocks),
+        targets=_join(label_blocks) if targets else None,
+        ids=pa.chunked_array(id_chunks, type=pa.string()) if columns.id is not None else None,
+    )
+
+
+def _join(blocks: list[np.ndarray]) -> np.ndarray:
+    """One array from the per-batch blocks (a single block is used as it is, without a copy)."""
+    return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
