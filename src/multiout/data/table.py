@@ -60,7 +60,7 @@ def _batches(path: Path, columns: list[str], label_types: dict[str, pa.DataType]
             raise InputError(f"{path}: not a readable Parquet file ({err})") from err
         return
     types = {name: label_types.get(name, pa.float32()) for name in columns}
-    convert = pacsv.ConvertOptions(column_types=types, include_columns=columns)
+    convert = pacsv.ConvertOptions(column_types=types, include_columns=columns, strings_can_be_null=True)
     try:
         yield from pacsv.open_csv(path, convert_options=convert)
     except pa.ArrowInvalid as err:

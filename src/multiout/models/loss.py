@@ -38,13 +38,16 @@ def cell_weights(target: Tensor, class_weight: Tensor, ignore_index: int = -100)
 
 
 def balanced_class_weights(target: Tensor, num_classes: int, ignore_index: int = -100) -> Tensor:
-    """`[C, K]` weights `n_c / (K * count[c, k])` from training labels `[N, C]`, as
-    scikit-learn's `class_weight="balanced"` per channel; a class absent from a channel's
-    training labels gets weight 1 (it never occurs in that channel's training loss)."""
+    """`[C, K]` weights `n_c / (K_c * count[c, k])` from training labels `[N, C]`, where `n_c`
+    counts the labelled cells of channel `c` and `K_c` the classes present in them: scikit-learn's
+    `class_weight="balanced"`, per channel. Each channel's weights then sum to `n_c` over its
+    training cells, so channels keep their unweighted share of the loss. A class absent from a
+    channel's training labels gets weight 1 (it never occurs in that channel's training loss)."""
     num_channels = target.shape[1]
     labelled = target != ignore_index
     flat = torch.arange(num_channels) * num_classes + target.where(labelled, 0)
     counts = torch.bincount(flat[labelled], minlength=num_channels * num_classes)
     counts = counts.view(num_channels, num_classes).double()
-    weights = counts.sum(dim=1, keepdim=True) / (num_classes * counts)
+    present = (counts > 0).sum(dim=1, keepdim=True)
+    weights = counts.sum(dim=1, keepdim=True) / (present * counts)
     return torch.where(counts > 0, weights, torch.ones_like(weights)).float()
