@@ -169,7 +169,7 @@ def read_table(
         if targets:
             label_blocks.append(_labels(batch, targets, value_set, ignore_index, path, rows, bad))
         if columns.id is not None:
-            id_chunks.append(batch.column(columns.id))
+            id_chunks.append(batch.column(columns.id).cast(pa.string()))
         rows += batch.num_rows
     if rows == 0:
         raise InputError(f"{path}: the file has no rows")
