@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from tabular_files import make_frame, write_table
 
 from multiout.data.tabular import TabularDataModule
 
@@ -22,7 +23,7 @@ def per_split(path: str, **kwargs) -> TabularDataModule:
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
-def test_reads_features_and_maps_labels_to_class_ids(tmp_path, suffix, make_frame, write_table):
+def test_reads_features_and_maps_labels_to_class_ids(tmp_path, suffix):
     frame = make_frame()
     dm = per_split(write_table(frame, tmp_path / f"data{suffix}"))
     x, y = dm.splits["train"]
@@ -33,7 +34,7 @@ def test_reads_features_and_maps_labels_to_class_ids(tmp_path, suffix, make_fram
     assert torch.equal(y, expected_ids(frame, ["y_a", "y_b"]))
 
 
-def test_csv_and_parquet_give_identical_tensors(tmp_path, make_frame, write_table):
+def test_csv_and_parquet_give_identical_tensors(tmp_path):
     frame = make_frame()
     from_csv = per_split(write_table(frame, tmp_path / "d.csv"))
     from_parquet = per_split(write_table(frame, tmp_path / "d.parquet"))
@@ -41,7 +42,7 @@ def test_csv_and_parquet_give_identical_tensors(tmp_path, make_frame, write_tabl
         assert torch.equal(a, b)
 
 
-def test_target_list_feature_list_and_string_labels(tmp_path, make_frame, write_table):
+def test_target_list_feature_list_and_string_labels(tmp_path):
     frame = make_frame()
     names = {-1.0: "down", 0.0: "flat", 1.0: "up"}
     frame["y_b"] = frame["y_b"].map(names)  # NaN stays missing
@@ -55,7 +56,7 @@ def test_target_list_feature_list_and_string_labels(tmp_path, make_frame, write_
     assert torch.equal(dm.splits["train"][1], expected)
 
 
-def test_standardization_statistics_come_from_the_training_split_only(tmp_path, make_frame, write_table):
+def test_standardization_statistics_come_from_the_training_split_only(tmp_path):
     train, other = make_frame(50, seed=1), make_frame(30, seed=2) * 1  # different rows
     other[["f0", "f1", "f2"]] += 100.0
     dm = TabularDataModule(
@@ -69,7 +70,7 @@ def test_standardization_statistics_come_from_the_training_split_only(tmp_path, 
     np.testing.assert_allclose(dm.feature_std, features.std(axis=0), rtol=1e-12)
 
 
-def test_one_file_split_by_fractions_random_or_in_file_order(tmp_path, make_frame, write_table):
+def test_one_file_split_by_fractions_random_or_in_file_order(tmp_path):
     frame = make_frame(100)
     path = write_table(frame, tmp_path / "d.csv")
     ordered = TabularDataModule(

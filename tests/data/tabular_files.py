@@ -1,13 +1,16 @@
-"""Small tables written to real files: the raw material of the tabular tests."""
+"""Small tables written to real files: the raw material of the tabular tests.
+
+(A helper module, not a conftest: a second `conftest` module would shadow the root one
+for tests that import from it.)
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
 
-def _make_frame(n: int = 40, seed: int = 0) -> pd.DataFrame:
+def make_frame(n: int = 40, seed: int = 0) -> pd.DataFrame:
     """id, three features, and two -1/0/1 targets with about 20% missing labels."""
     rng = np.random.default_rng(seed)
     frame = pd.DataFrame({"id": [f"r{i}" for i in range(n)]})
@@ -20,20 +23,10 @@ def _make_frame(n: int = 40, seed: int = 0) -> pd.DataFrame:
     return frame
 
 
-def _write_table(frame: pd.DataFrame, path) -> str:
+def write_table(frame: pd.DataFrame, path) -> str:
     """CSV or Parquet by the file name's suffix; returns the path as a string."""
     if str(path).endswith(".csv"):
         frame.to_csv(path, index=False)
     else:
         frame.to_parquet(path, index=False)
     return str(path)
-
-
-@pytest.fixture
-def make_frame():
-    return _make_frame
-
-
-@pytest.fixture
-def write_table():
-    return _write_table
