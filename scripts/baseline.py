@@ -60,10 +60,14 @@ def main(overrides: list[str]) -> None:
     splits = {s: tuple(t.numpy() for t in datamodule.splits[s]) for s in ("train", "val", "test")}
     ignore_index = cfg.model.ignore_index
     lr_acc, c = logistic(splits, ignore_index)
-    print(f"rows: train {len(splits['train'][0])}, val {len(splits['val'][0])}, test {len(splits['test'][0])}")
+    print(
+        f"rows: train {len(splits['train'][0])}, val {len(splits['val'][0])}, test {len(splits['test'][0])}"
+    )
     print(f"logistic regression (C={c} chosen on val): test mean per-channel accuracy {lr_acc:.4f}")
-    print(f"majority class of the training split:        test mean per-channel accuracy "
-          f"{majority(splits['train'][1], splits['test'][1], ignore_index):.4f}")
+    print(
+        f"majority class of the training split:        test mean per-channel accuracy "
+        f"{majority(splits['train'][1], splits['test'][1], ignore_index):.4f}"
+    )
 
 
 if __name__ == "__main__":

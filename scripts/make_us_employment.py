@@ -71,7 +71,9 @@ def main() -> None:
     table = build_table(monthly_changes(), args.val_fraction, args.test_fraction)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out, index=False)
-    print(f"{args.out}: {len(table)} months x {table.shape[1]} columns, {Path(args.out).stat().st_size / 1e3:.0f} KB")
+    print(
+        f"{args.out}: {len(table)} months x {table.shape[1]} columns, {Path(args.out).stat().st_size / 1e3:.0f} KB"
+    )
 
 
 if __name__ == "__main__":

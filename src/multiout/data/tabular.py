@@ -33,7 +33,7 @@ def check_label_values(label_values: list, ignore_index: int) -> list:
     return values
 
 
-def standardization(x: Tensor, block_rows: int = 65_536) -> tuple[list[float], list[float]]:
+def standardization(x: Tensor, block_rows: int = 8192) -> tuple[list[float], list[float]]:
     """Per-feature mean and standard deviation in float64, a block of rows at a time (no full
     float64 copy); constant features get a standard deviation of 1 so they pass unchanged."""
     mean = torch.zeros(x.shape[1], dtype=torch.float64)
@@ -152,11 +152,21 @@ def _split_table(
     table: Table, val_fraction: float, test_fraction: float, seed: int, ordered: bool
 ) -> dict[str, tuple[Tensor, Tensor]]:
     """Random split from `seed`, or consecutive blocks in file order (train, val, test) for data
-    where order means time."""
+    where order means time. Splits are views of the read arrays: a random split reorders the
+    rows in place (each split's rows keep file order), so no split is a copy."""
     x, y = torch.from_numpy(table.features), torch.from_numpy(table.targets)
-    if ordered:
-        sizes = split_sizes(len(x), val_fraction, test_fraction)
-        bounds = np.cumsum([0, *(sizes[s] for s in SPLITS)]).tolist()
-        return {s: (x[a:b], y[a:b]) for s, a, b in zip(SPLITS, bounds[:-1], bounds[1:], strict=True)}
-    indices = random_split_indices(len(x), val_fraction, test_fraction, seed)
-    return {s: (x[idx], y[idx]) for s, idx in indices.items()}
+    sizes = split_sizes(len(x), val_fraction, test_fraction)
+    if not ordered:
+        indices = random_split_indices(len(x), val_fraction, test_fraction, seed)
+        order = torch.cat([indices[s] for s in SPLITS])
+        _permute_rows_(x, order)
+        _permute_rows_(y, order)
+    bounds = np.cumsum([0, *(sizes[s] for s in SPLITS)]).tolist()
+    return {s: (x[a:b], y[a:b]) for s, a, b in zip(SPLITS, bounds[:-1], bounds[1:], strict=True)}
+
+
+def _permute_rows_(t: Tensor, order: Tensor, parts: int = 8) -> None:
+    """`t[:] = t[order]`, a slab of columns at a time: the temporary is 1/`parts` of `t`."""
+    step = max(1, -(-t.shape[1] // parts))
+    for start in range(0, t.shape[1], step):
+        t[:, start : start + step] = t[order, start : start + step]
