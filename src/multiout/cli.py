@@ -124,7 +124,7 @@ def data_for_checkpoint(
         if not from_ckpt:
             raise
         raise InputError(
-            f"{err} (the columns and labels are those checkpoint {ckpt_path} was trained on)"
+            f"{err} (columns and label values as checkpoint {ckpt_path} was trained on)"
         ) from None
 
 
