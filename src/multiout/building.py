@@ -12,7 +12,16 @@ from omegaconf import DictConfig
 from multiout.errors import InputError
 
 # Model arguments that, when the config leaves them null, the data module supplies.
-DATA_DEFINED = ("num_features", "num_channels", "num_classes", "channel_names")
+DATA_DEFINED = (
+    "num_features",
+    "num_channels",
+    "num_classes",
+    "channel_names",
+    "feature_names",
+    "feature_mean",
+    "feature_std",
+    "label_values",
+)
 
 
 def build(config: DictConfig, **kwargs: Any) -> Any:

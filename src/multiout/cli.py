@@ -14,9 +14,11 @@ from hydra.utils import get_class
 from omegaconf import DictConfig
 
 from multiout.building import build, build_model, build_trainer
+from multiout.callbacks.prediction_writer import PredictionCSVWriter
 from multiout.errors import InputError
 from multiout.outputs import write_json_atomic
 from multiout.tasks.evaluate import evaluate
+from multiout.tasks.predict import predict
 from multiout.tasks.results import log_summary
 from multiout.tasks.train import train
 
@@ -67,11 +69,74 @@ def run_evaluate(cfg: DictConfig) -> None:
     """`python evaluate.py ckpt_path=...`: test a checkpoint and write its metrics."""
     with exit_on_input_error():
         ckpt_path = existing_checkpoint(cfg.ckpt_path)
-        datamodule = build(cfg.data)
         model = load_model(cfg.model._target_, ckpt_path)
+        datamodule = data_for_checkpoint(cfg.data, model, ckpt_path)
+        check_matches_checkpoint(
+            datamodule, model, ckpt_path, ("num_features", "num_channels", "num_classes")
+        )
         trainer = build_trainer(cfg)
         metrics = evaluate(trainer, model, datamodule, ckpt_path)
         _report(trainer, cfg.paths.output_dir, metrics)
+
+
+def run_predict(cfg: DictConfig) -> None:
+    """`python predict.py ckpt_path=... data.predict_path=...`: write `predictions.csv`."""
+    with exit_on_input_error():
+        ckpt_path = existing_checkpoint(cfg.ckpt_path)
+        model = load_model(cfg.model._target_, ckpt_path)
+        datamodule = data_for_checkpoint(cfg.data, model, ckpt_path)
+        check_matches_checkpoint(datamodule, model, ckpt_path, ("num_features",))
+        hparams = model.hparams
+        writer = PredictionCSVWriter(
+            cfg.predictions_file,
+            channel_names=model.channel_names,
+            label_values=hparams.get("label_values") or list(range(model.num_classes)),
+            ids=getattr(datamodule, "predict_ids", None),
+            id_column=cfg.data.get("id_column"),
+            save_probabilities=cfg.save_probabilities,
+        )
+        trainer = build(cfg.trainer, callbacks=[writer], logger=False)
+        predict(trainer, model, datamodule)
+        log.info(f"{writer.rows_written} rows of predictions written to {cfg.predictions_file}")
+
+
+# Data config keys that, at evaluation and prediction, take the checkpoint's values.
+FROM_CHECKPOINT = {
+    "feature_columns": "feature_names",
+    "target_columns": "channel_names",
+    "label_values": "label_values",
+}
+
+
+def data_for_checkpoint(
+    config: DictConfig, model: L.LightningModule, ckpt_path: str
+) -> L.LightningDataModule:
+    """The data module, reading the columns and label values the checkpoint was trained on."""
+    hparams = model.hparams
+    from_ckpt = {
+        key: list(hparams[name])
+        for key, name in FROM_CHECKPOINT.items()
+        if key in config and hparams.get("feature_names") and hparams.get(name)
+    }
+    try:
+        return build(config, **from_ckpt)
+    except InputError as err:
+        if not from_ckpt:
+            raise
+        raise InputError(
+            f"{err} (columns and label values as checkpoint {ckpt_path} was trained on)"
+        ) from None
+
+
+def check_matches_checkpoint(
+    datamodule: L.LightningDataModule, model: L.LightningModule, ckpt_path: str, keys: tuple[str, ...]
+) -> None:
+    for key in keys:
+        data_value, model_value = getattr(datamodule, key, None), model.hparams.get(key)
+        if data_value is not None and data_value != model_value:
+            raise InputError(
+                f"the data has {key}={data_value}, but checkpoint {ckpt_path} was trained with {model_value}"
+            )
 
 
 def load_model(class_path: str, ckpt_path: str) -> L.LightningModule:

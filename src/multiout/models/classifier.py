@@ -16,10 +16,11 @@ from multiout.metrics.per_channel import (
     default_channel_names,
     per_channel_accuracy,
 )
-from multiout.models.loss import multi_output_cross_entropy
+from multiout.models.loss import balanced_class_weights, cell_weights, multi_output_cross_entropy
 from multiout.models.optim import build_optimizer, build_scheduler, check_scheduler, optimizer_class
 
 EVAL_STAGES = ("val", "test")
+CLASS_WEIGHTS = (None, "balanced")
 
 
 def build_trunk(config: dict[str, Any], in_features: int) -> nn.Module:
@@ -59,11 +60,29 @@ class MultiOutputClassifier(L.LightningModule):
         ignore_index: int = -100,
         label_smoothing: float = 0.0,
         channel_names: list[str] | None = None,
+        class_weights: str | None = None,
+        feature_names: list[str] | None = None,
+        feature_mean: list[float] | None = None,
+        feature_std: list[float] | None = None,
+        label_values: list | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
         optimizer_class(optimizer)  # a misspelt name fails now, not once training has started
         check_scheduler(scheduler)
+        if class_weights not in CLASS_WEIGHTS:
+            raise InputError(
+                f"model.class_weights must be one of {list(CLASS_WEIGHTS)}, got {class_weights!r}"
+            )
+        if class_weights is not None:
+            # Filled from the training labels in `setup`; saved, so evaluation weighs alike.
+            self.register_buffer("class_weight", torch.ones(num_channels, num_classes))
+        # Standardization from the training split, kept as plain hyperparameters so that the
+        # checkpoint alone transforms new files the way training did.
+        self.standardize = feature_mean is not None and feature_std is not None
+        if self.standardize:
+            self.register_buffer("feature_mean", torch.tensor(feature_mean), persistent=False)
+            self.register_buffer("feature_std", torch.tensor(feature_std), persistent=False)
         self.num_channels = num_channels
         self.num_classes = num_classes
         self.channel_names = channel_names or default_channel_names(num_channels)
@@ -79,11 +98,23 @@ class MultiOutputClassifier(L.LightningModule):
         self.epoch_results: dict[str, dict[str, Any]] = {}
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.standardize:
+            x = (x - self.feature_mean) / self.feature_std
         return self.head(self.trunk(x)).view(-1, self.num_classes, self.num_channels)
+
+    def setup(self, stage: str) -> None:
+        if stage == "fit" and self.hparams.class_weights == "balanced":
+            targets = self.trainer.datamodule.splits["train"][1]
+            weights = balanced_class_weights(targets, self.num_classes, self.hparams.ignore_index)
+            self.class_weight.copy_(weights)
 
     def loss(self, logits: Tensor, target: Tensor) -> Tensor:
         return multi_output_cross_entropy(
-            logits, target, self.hparams.ignore_index, self.hparams.label_smoothing
+            logits,
+            target,
+            self.hparams.ignore_index,
+            self.hparams.label_smoothing,
+            getattr(self, "class_weight", None),
         )
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
@@ -115,9 +146,13 @@ class MultiOutputClassifier(L.LightningModule):
     def _eval_step(self, batch: tuple[Tensor, Tensor], stage: str) -> None:
         x, y = batch
         logits = self(x)
-        labelled = int((y != self.hparams.ignore_index).sum())
+        if hasattr(self, "class_weight"):
+            labelled = float(cell_weights(y, self.class_weight, self.hparams.ignore_index).sum())
+        else:
+            labelled = int((y != self.hparams.ignore_index).sum())
         if labelled:
-            # Weighted by labelled cells, so the epoch loss is exact however batches are cut.
+            # Weighted by labelled cells (or their class weights), so the epoch loss is exact
+            # however batches are cut.
             self.eval_loss[stage].update(self.loss(logits, y), weight=labelled)
         self.confusion[stage].update(logits, y)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -11,10 +12,42 @@ def multi_output_cross_entropy(
     target: Tensor,
     ignore_index: int = -100,
     label_smoothing: float = 0.0,
+    class_weight: Tensor | None = None,
 ) -> Tensor:
     """Mean cross entropy over every labelled (sample, channel) cell.
 
     `logits` are `[B, K, C]` (class dimension second, as `cross_entropy` expects for extra
     dimensions) and `target` is `[B, C]` class ids; cells equal to `ignore_index` are skipped.
+    With `class_weight` `[C, K]`, cell `(b, c)` counts `class_weight[c, target[b, c]]` times
+    and the mean is weighted: for one channel, what `cross_entropy(weight=...)` computes.
     """
-    return F.cross_entropy(logits, target, ignore_index=ignore_index, label_smoothing=label_smoothing)
+    if class_weight is None:
+        return F.cross_entropy(logits, target, ignore_index=ignore_index, label_smoothing=label_smoothing)
+    per_cell = F.cross_entropy(
+        logits, target, ignore_index=ignore_index, label_smoothing=label_smoothing, reduction="none"
+    )
+    weight = cell_weights(target, class_weight, ignore_index)
+    return (per_cell * weight).sum() / weight.sum()
+
+
+def cell_weights(target: Tensor, class_weight: Tensor, ignore_index: int = -100) -> Tensor:
+    """`[B, C]` weight of each cell: its class's weight in its channel, 0 for a missing label."""
+    labelled = target != ignore_index
+    channel = torch.arange(target.shape[1], device=target.device)
+    return class_weight[channel, target.where(labelled, 0)] * labelled
+
+
+def balanced_class_weights(target: Tensor, num_classes: int, ignore_index: int = -100) -> Tensor:
+    """`[C, K]` weights `n_c / (K_c * count[c, k])` from training labels `[N, C]`, where `n_c`
+    counts the labelled cells of channel `c` and `K_c` the classes present in them: scikit-learn's
+    `class_weight="balanced"`, per channel. Each channel's weights then sum to `n_c` over its
+    training cells, so channels keep their unweighted share of the loss. A class absent from a
+    channel's training labels gets weight 1 (it never occurs in that channel's training loss)."""
+    num_channels = target.shape[1]
+    labelled = target != ignore_index
+    flat = torch.arange(num_channels) * num_classes + target.where(labelled, 0)
+    counts = torch.bincount(flat[labelled], minlength=num_channels * num_classes)
+    counts = counts.view(num_channels, num_classes).double()
+    present = (counts > 0).sum(dim=1, keepdim=True)
+    weights = counts.sum(dim=1, keepdim=True) / (present * counts)
+    return torch.where(counts > 0, weights, torch.ones_like(weights)).float()

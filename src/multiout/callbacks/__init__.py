@@ -1,0 +1,1 @@
+"""Lightning callbacks of this template: prediction files and the per-channel report."""

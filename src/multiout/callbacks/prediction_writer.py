@@ -1,0 +1,91 @@
+"""Write predictions to CSV batch by batch, in the user's own label values."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from lightning.pytorch.callbacks import Callback
+from torch import Tensor
+
+
+def probability_column(channel: str, label: object) -> str:
+    return f"{channel}_prob_{label}"
+
+
+class PredictionCSVWriter(Callback):
+    """`predictions.csv`: the id column (if any), then one column per target holding the most
+    likely label (`label_values[k]`), then optionally one probability column per target and label.
+
+    Each batch is written as it comes, so no more than one batch of predictions is held in
+    memory; the file is written beside `path` and renamed into place only when complete.
+    (A plain callback rather than `BasePredictionWriter`, which asks the loader for sample
+    indices that our whole-batch sampler does not need to track: rows come in file order.)
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        channel_names: list[str],
+        label_values: list,
+        ids: pa.ChunkedArray | None = None,
+        id_column: str | None = None,
+        save_probabilities: bool = False,
+    ) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.channel_names = list(channel_names)
+        self.label_values = np.asarray(label_values)
+        self.ids = ids
+        self.id_column = id_column
+        self.save_probabilities = save_probabilities
+        self._tmp = self.path.with_name(f".{self.path.name}.tmp")
+        self._writer: pacsv.CSVWriter | None = None
+        self._rows = 0
+
+    def on_predict_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        prediction: Tensor,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        table = self._table(prediction.float().cpu())
+        if self._writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            options = pacsv.WriteOptions(quoting_style="needed")
+            self._writer = pacsv.CSVWriter(self._tmp, table.schema, write_options=options)
+        self._writer.write_table(table)
+        self._rows += table.num_rows
+
+    def _table(self, probs: Tensor) -> pa.Table:
+        """`probs` `[B, K, C]` -> one record batch of output columns."""
+        columns: dict[str, pa.Array] = {}
+        if self.ids is not None:
+            columns[self.id_column or "id"] = self.ids.slice(self._rows, len(probs))
+        labels = self.label_values[probs.max(dim=1).indices.numpy()]  # [B, C] in the user's values
+        for c, name in enumerate(self.channel_names):
+            columns[name] = pa.array(labels[:, c])
+        if self.save_probabilities:
+            p = probs.numpy()
+            for c, name in enumerate(self.channel_names):
+                for k, label in enumerate(self.label_values.tolist()):
+                    columns[probability_column(name, label)] = pa.array(p[:, k, c])
+        return pa.table(columns)
+
+    def on_predict_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            os.replace(self._tmp, self.path)
+            self._writer = None
+
+    @property
+    def rows_written(self) -> int:
+        return self._rows

@@ -1,0 +1,101 @@
+"""Which columns of a table are features, targets and the row id: names checked against the file."""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import fnmatch
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from multiout.errors import InputError
+
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Resolved column names, in file order: what the model reads and what it predicts."""
+
+    features: list[str]
+    targets: list[str]
+    id: str | None = None
+
+
+def file_format(path: str | Path) -> str:
+    """`csv` or `parquet`, from the file name; a missing file or another format is an `InputError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    found = FORMATS.get(path.suffix.lower())
+    if found is None:
+        raise InputError(f"{path}: expected a CSV (.csv) or Parquet (.parquet, .pq) file")
+    return found
+
+
+def file_columns(path: str | Path) -> list[str]:
+    """Column names of a CSV or Parquet file, read from its header or schema only."""
+    if file_format(path) == "parquet":
+        try:
+            return list(pq.read_schema(path).names)
+        except Exception as err:  # pyarrow raises several types for a damaged file
+            raise InputError(f"{path}: not a readable Parquet file ({err})") from err
+    with open(path, newline="", encoding="utf-8") as f:
+        header = next(csv.reader(f), None)
+    if not header:
+        raise InputError(f"{path}: the file is empty; expected a header line and at least one row")
+    return header
+
+
+def _require(names: list[str], available: list[str], what: str, key: str, path: str | Path) -> None:
+    for name in names:
+        if name not in available:
+            close = difflib.get_close_matches(name, available, n=3, cutoff=0.6)
+            hint = f"; close matches: {close}" if close else f"; the file has {available[:20]}"
+            raise InputError(f"{path}: {what} column {name!r} (from {key}) is not in the file{hint}")
+
+
+def resolve_columns(
+    path: str | Path,
+    target_columns: str | list[str],
+    feature_columns: list[str] | None,
+    exclude_columns: list[str],
+    id_column: str | None,
+    need_targets: bool = True,
+) -> Columns:
+    """Column names from config, checked against the file's header.
+
+    `target_columns` is a list of names or one glob pattern (`"y_*"`), matched in file order.
+    Features default to every column that is not a target, the id, or excluded.
+    """
+    available = file_columns(path)
+    if isinstance(target_columns, str):
+        targets = [name for name in available if fnmatch.fnmatchcase(name, target_columns)]
+        if not targets and need_targets:
+            raise InputError(
+                f"{path}: no column matches data.target_columns={target_columns!r}; the file has {available[:20]}"
+            )
+    else:
+        targets = list(target_columns)
+        if need_targets:
+            _require(targets, available, "target", "data.target_columns", path)
+        else:
+            targets = [name for name in targets if name in available]
+    if id_column is not None:
+        _require([id_column], available, "id", "data.id_column", path)
+    if feature_columns is None:
+        skip = {*targets, *exclude_columns, id_column}
+        features = [name for name in available if name not in skip]
+    else:
+        features = list(feature_columns)
+        _require(features, available, "feature", "data.feature_columns", path)
+    if not features:
+        raise InputError(
+            f"{path}: no feature columns left after taking out targets, id and data.exclude_columns"
+        )
+    overlap = sorted(set(features) & set(targets))
+    if overlap:
+        raise InputError(f"{path}: columns {overlap} are both features and targets; fix data.feature_columns")
+    return Columns(features=features, targets=targets, id=id_column)

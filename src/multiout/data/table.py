@@ -1,0 +1,237 @@
+"""Read a CSV or Parquet file into feature and label arrays, checking every value on the way.
+
+Files are read in record batches (a few columns at a time for Parquet, which stores data by
+column), each converted at once into float32 features and int64 class ids and written into
+the final arrays, so the whole file never exists as text or float64 and no arrays are
+joined: the peak stays near the arrays plus Arrow's buffers for one batch.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from multiout.data.columns import Columns, file_columns, file_format
+from multiout.errors import InputError
+
+BATCH_ROWS = 65_536
+PARQUET_COLUMNS_PER_PASS = 8
+CSV_BLOCK_BYTES = 1 << 20  # Arrow's default block: small blocks keep its buffers small
+
+
+@dataclass
+class Table:
+    """Features `[N, F]` float32, class ids `[N, C]` int64 (or None) and the id column."""
+
+    features: np.ndarray
+    targets: np.ndarray | None
+    ids: pa.ChunkedArray | None
+
+
+@dataclass
+class _BadLabels:
+    """Label values outside `label_values`, per column: first row, first value, count."""
+
+    found: dict[str, tuple[int, object, int]] = field(default_factory=dict)
+
+    def add(self, column: str, first_row: int, value: object, count: int) -> None:
+        if column in self.found:
+            row, first_value, seen = self.found[column]
+            self.found[column] = (row, first_value, seen + count)
+        else:
+            self.found[column] = (first_row, value, count)
+
+
+def numeric_labels(label_values: list) -> bool:
+    return all(isinstance(v, int | float) and not isinstance(v, bool) for v in label_values)
+
+
+def _batches(path: Path, columns: list[str], label_types: dict[str, pa.DataType]) -> Iterator[pa.RecordBatch]:
+    if file_format(path) == "parquet":
+        try:
+            yield from pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=columns)
+        except pa.ArrowException as err:
+            raise InputError(f"{path}: not a readable Parquet file ({err})") from err
+        return
+    types = {name: label_types.get(name, pa.float32()) for name in columns}
+    convert = pacsv.ConvertOptions(column_types=types, include_columns=columns, strings_can_be_null=True)
+    try:
+        read = pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES)
+        yield from pacsv.open_csv(path, read_options=read, convert_options=convert)
+    except pa.ArrowInvalid as err:
+        raise _csv_error(path, columns, label_types, err) from err
+
+
+def _csv_error(path: Path, columns: list[str], label_types: dict, err: Exception) -> InputError:
+    """Arrow's conversion error names a column number; say which column, and what to do."""
+    match = re.search(r"column #(\d+)", str(err))
+    header = file_columns(path)
+    name = header[int(match.group(1))] if match and int(match.group(1)) < len(header) else None
+    detail = str(err).split(": ", 1)[-1]
+    if name in label_types:
+        return InputError(
+            f"{path}: target column {name!r} holds a value that is not a number ({detail}), "
+            f"but data.label_values are numbers"
+        )
+    if name is not None:
+        return InputError(
+            f"{path}: feature column {name!r} is not numeric ({detail}); exclude it with "
+            f"data.exclude_columns=[{name}] or encode it as numbers"
+        )
+    return InputError(f"{path}: cannot read as CSV ({err})")
+
+
+def _check_parquet_types(path: Path, columns: Columns) -> None:
+    schema = pq.read_schema(path)
+    for name in columns.features:
+        kind = schema.field(name).type
+        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)):
+            raise InputError(
+                f"{path}: feature column {name!r} is not numeric (type {kind}); exclude it with "
+                f"data.exclude_columns=[{name}] or encode it as numbers"
+            )
+
+
+class _Rows:
+    """The array that converted batches are written into, grown as rows arrive.
+
+    With the row count known (Parquet) it is allocated once. A CSV file's row count is not
+    known, so the first batch (one block of `CSV_BLOCK_BYTES` of text) gives an estimate from
+    the file size; the array grows by a quarter only if the estimate was short. No array
+    of per-batch blocks is ever joined, which would need twice the memory.
+    """
+
+    def __init__(self, width: int, dtype: type, total: int | None = None) -> None:
+        self.array = np.empty((total or 0, width), dtype=dtype)
+        self.used = 0
+
+    def take(self, row0: int, num_rows: int, expected_total: int = 0) -> np.ndarray:
+        end = row0 + num_rows
+        if end > len(self.array):
+            grown = np.empty(
+                (max(end, expected_total, len(self.array) * 5 // 4), self.array.shape[1]), self.array.dtype
+            )
+            grown[:row0] = self.array[:row0]
+            self.array = grown
+        self.used = max(self.used, end)
+        return self.array[row0:end]
+
+    def result(self) -> np.ndarray:
+        return self.array[: self.used]
+
+
+def _features(batch: pa.RecordBatch, index: dict[str, int], block: np.ndarray, path: Path, row0: int) -> None:
+    """Writes the batch's feature columns into their columns of `block` (the batch's rows)."""
+    names = [name for name in batch.schema.names if name in index]
+    for name in names:
+        block[:, index[name]] = batch.column(name).to_numpy(zero_copy_only=False)
+    cols = [index[name] for name in names]
+    finite = np.isfinite(block[:, cols])
+    if not finite.all():
+        row, col = np.argwhere(~finite)[0]
+        raise InputError(
+            f"{path}: feature column {names[col]!r} has a missing, NaN or infinite value "
+            f"(first at row {row0 + row + 1}); fill or drop those rows, or exclude the column"
+        )
+
+
+def _labels(
+    batch: pa.RecordBatch,
+    index: dict[str, int],
+    block: np.ndarray,
+    value_set: pa.Array,
+    ignore_index: int,
+    path: Path,
+    row0: int,
+    bad: _BadLabels,
+) -> None:
+    """Writes the batch's target columns as class ids into their columns of `block`."""
+    for name in (name for name in batch.schema.names if name in index):
+        column = batch.column(name)
+        try:
+            column = column.cast(value_set.type)
+        except pa.ArrowInvalid as err:
+            raise InputError(
+                f"{path}: target column {name!r} (type {column.type}) cannot hold data.label_values "
+                f"{value_set.to_pylist()} ({err})"
+            ) from err
+        missing = column.is_null(nan_is_null=True)
+        ids = pc.index_in(column, value_set=value_set)
+        unknown = pc.and_(pc.invert(missing), ids.is_null()).to_numpy(zero_copy_only=False)
+        if unknown.any():
+            rows = np.flatnonzero(unknown)
+            bad.add(name, row0 + int(rows[0]) + 1, column[int(rows[0])].as_py(), len(rows))
+        block[:, index[name]] = ids.fill_null(ignore_index).to_numpy(zero_copy_only=False)
+
+
+def read_table(
+    path: str | Path,
+    columns: Columns,
+    label_values: list,
+    ignore_index: int,
+    with_targets: bool = True,
+) -> Table:
+    """Features, class ids (label `label_values[k]` -> `k`; missing -> `ignore_index`) and ids.
+
+    Rows are numbered from 1 (the first row after a CSV header) in every message.
+    """
+    path = Path(path)
+    targets = columns.targets if with_targets else []
+    wanted = [*([columns.id] if columns.id else []), *columns.features, *targets]
+    if file_format(path) == "parquet":
+        _check_parquet_types(path, columns)
+        total = pq.read_metadata(path).num_rows
+        # Parquet is stored by column: a few columns per pass keeps Arrow's buffers small.
+        passes = [
+            wanted[i : i + PARQUET_COLUMNS_PER_PASS] for i in range(0, len(wanted), PARQUET_COLUMNS_PER_PASS)
+        ]
+    else:
+        total, passes = None, [wanted]  # CSV is stored by row: one pass over everything
+    file_bytes, expected = path.stat().st_size, 0
+    label_type = pa.float64() if numeric_labels(label_values) else pa.string()
+    value_set = pa.array(label_values).cast(label_type)
+    read_types = {name: label_type for name in targets}
+    if columns.id is not None:
+        read_types[columns.id] = pa.string()
+    feature_index = {name: j for j, name in enumerate(columns.features)}
+    target_index = {name: j for j, name in enumerate(targets)}
+    features = _Rows(len(columns.features), np.float32, total)
+    labels = _Rows(len(targets), np.int64, total)
+    id_chunks = []
+    bad = _BadLabels()
+    for names in passes:
+        rows = 0
+        for batch in _batches(path, names, read_types):
+            n = batch.num_rows
+            if rows == 0 and total is None:  # CSV: rows in one block of text, times the blocks
+                expected = math.ceil(n * file_bytes / min(file_bytes, CSV_BLOCK_BYTES) * 1.02)
+            _features(batch, feature_index, features.take(rows, n, expected), path, rows)
+            block = labels.take(rows, n, expected)
+            _labels(batch, target_index, block, value_set, ignore_index, path, rows, bad)
+            if columns.id in batch.schema.names:
+                id_chunks.append(batch.column(columns.id).cast(pa.string()))
+            rows += batch.num_rows
+    if rows == 0:
+        raise InputError(f"{path}: the file has no rows")
+    if bad.found:
+        name, (row, value, count) = next(iter(bad.found.items()))
+        raise InputError(
+            f"{path}: target column {name!r} has label {value!r}, which is not in data.label_values "
+            f"{list(label_values)} (first at row {row}, {count} rows); add it to data.label_values "
+            f"or clear those cells to mark them missing"
+            + (f"; other columns with unknown labels: {list(bad.found)[1:]}" if len(bad.found) > 1 else "")
+        )
+    return Table(
+        features=features.result(),
+        targets=labels.result() if targets else None,
+        ids=pa.chunked_array(id_chunks, type=pa.string()) if columns.id is not None else None,
+    )

@@ -1,0 +1,172 @@
+"""Your own table: feature columns and many target columns from CSV or Parquet files.
+
+Everything is read and checked when the module is built, so a bad file, column or label
+stops the run before the trainer exists. Features stay as they are in the file; the
+training split's mean and standard deviation are handed to the model, which standardizes
+its input with them and keeps them in its checkpoint, so that evaluation and prediction
+on new files transform features exactly as training did.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader
+
+from multiout.data.columns import Columns, resolve_columns
+from multiout.data.splits import SPLITS, random_split_indices, split_sizes
+from multiout.data.table import Table, numeric_labels, read_table
+from multiout.data.tensor_datamodule import TensorDataModule
+from multiout.errors import InputError
+
+
+def check_label_values(label_values: list, ignore_index: int) -> list:
+    values = list(label_values)
+    if len(values) < 2 or len(set(values)) != len(values):
+        raise InputError(f"data.label_values must list at least two distinct labels, got {values}")
+    if not (numeric_labels(values) or all(isinstance(v, str) for v in values)):
+        raise InputError(f"data.label_values must be all numbers or all strings, got {values}")
+    if 0 <= ignore_index < len(values):
+        raise InputError(f"model.ignore_index={ignore_index} collides with class id {ignore_index}; use -100")
+    return values
+
+
+def standardization(x: Tensor, block_rows: int = 8192) -> tuple[list[float], list[float]]:
+    """Per-feature mean and standard deviation in float64, a block of rows at a time (no full
+    float64 copy); constant features get a standard deviation of 1 so they pass unchanged."""
+    mean = torch.zeros(x.shape[1], dtype=torch.float64)
+    for block in x.split(block_rows):
+        mean += block.double().sum(dim=0)
+    mean /= len(x)
+    sq = torch.zeros_like(mean)
+    for block in x.split(block_rows):
+        sq += (block.double() - mean).square().sum(dim=0)
+    std = (sq / len(x)).sqrt()
+    std[std < 1e-12] = 1.0
+    return mean.tolist(), std.tolist()
+
+
+class TabularDataModule(TensorDataModule):
+    """Splits from one file (by `val_fraction`/`test_fraction`) or from one file per split."""
+
+    def __init__(
+        self,
+        path: str | None = None,
+        train_path: str | None = None,
+        val_path: str | None = None,
+        test_path: str | None = None,
+        predict_path: str | None = None,
+        target_columns: str | list[str] = "y_*",
+        feature_columns: list[str] | None = None,
+        exclude_columns: list[str] = (),
+        id_column: str | None = None,
+        label_values: list = (-1, 0, 1),
+        val_fraction: float = 0.1,
+        test_fraction: float = 0.1,
+        ordered_split: bool = False,
+        batch_size: int = 256,
+        num_workers: int = 0,
+        seed: int = 0,
+        shuffle_seed: int = 0,
+        ignore_index: int = -100,
+        num_features: int | None = None,
+        num_channels: int | None = None,
+        num_classes: int | None = None,
+    ) -> None:
+        super().__init__(batch_size, num_workers, shuffle_seed)
+        self.label_values = check_label_values(label_values, ignore_index)
+        files = _split_files(path, train_path, val_path, test_path)
+        first = next(iter(files.values()), predict_path)
+        if first is None:
+            raise InputError(
+                "data: no file given; set data.path (one file, split by data.val_fraction and "
+                "data.test_fraction), or data.train_path, data.val_path and data.test_path"
+            )
+        excluded = list(exclude_columns or [])
+        columns = resolve_columns(first, target_columns, feature_columns, excluded, id_column, bool(files))
+        self.columns = columns
+        read = {"columns": columns, "label_values": self.label_values, "ignore_index": ignore_index}
+        if path is not None:
+            table = read_table(path, **read)
+            self.splits = _split_table(table, val_fraction, test_fraction, seed, ordered_split)
+        else:
+            for split, split_path in files.items():
+                _check_same_columns(split_path, columns)
+                table = read_table(split_path, **read)
+                self.splits[split] = (torch.from_numpy(table.features), torch.from_numpy(table.targets))
+        self.predict_ids: pa.ChunkedArray | None = None
+        if predict_path is not None:
+            _check_same_columns(predict_path, Columns(columns.features, [], columns.id))
+            table = read_table(predict_path, **read, with_targets=False)
+            self.splits["predict"] = (torch.from_numpy(table.features),)
+            self.predict_ids = table.ids
+        self.num_features = len(columns.features)
+        self.num_channels = len(columns.targets)
+        self.num_classes = len(self.label_values)
+        self.feature_names = columns.features
+        self.channel_names = columns.targets
+        self.feature_mean, self.feature_std = (
+            standardization(self.splits["train"][0]) if "train" in self.splits else (None, None)
+        )
+        for key, given in (
+            ("num_features", num_features),
+            ("num_channels", num_channels),
+            ("num_classes", num_classes),
+        ):
+            if given is not None and given != getattr(self, key):
+                raise InputError(
+                    f"data.{key}={given}, but the columns and label values give {getattr(self, key)}; "
+                    f"leave data.{key} null"
+                )
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._loader("predict", shuffle=False)
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        if split not in self.splits:
+            key = "data.predict_path" if split == "predict" else f"data.path or data.{split}_path"
+            raise InputError(f"data: no {split} split; set {key}")
+        return super()._loader(split, shuffle)
+
+
+def _split_files(path: str | None, train: str | None, val: str | None, test: str | None) -> dict[str, str]:
+    explicit = {split: p for split, p in zip(SPLITS, (train, val, test), strict=True) if p is not None}
+    if path is not None and explicit:
+        raise InputError(
+            f"data.path is set, and so are {[f'data.{s}_path' for s in explicit]}: use one file split "
+            f"by fractions, or one file per split, not both"
+        )
+    return {"all": path} if path is not None else explicit
+
+
+def _check_same_columns(path: str, columns: Columns) -> None:
+    """Every later file must have the columns that the first one resolved to."""
+    resolve_columns(
+        path, columns.targets, columns.features, [], columns.id, need_targets=bool(columns.targets)
+    )
+
+
+def _split_table(
+    table: Table, val_fraction: float, test_fraction: float, seed: int, ordered: bool
+) -> dict[str, tuple[Tensor, Tensor]]:
+    """Random split from `seed`, or consecutive blocks in file order (train, val, test) for data
+    where order means time. Splits are views of the read arrays: a random split reorders the
+    rows in place (each split's rows keep file order), so no split is a copy."""
+    x, y = torch.from_numpy(table.features), torch.from_numpy(table.targets)
+    sizes = split_sizes(len(x), val_fraction, test_fraction)
+    if not ordered:
+        indices = random_split_indices(len(x), val_fraction, test_fraction, seed)
+        order = torch.cat([indices[s] for s in SPLITS])
+        _permute_rows_(x, order)
+        _permute_rows_(y, order)
+    bounds = np.cumsum([0, *(sizes[s] for s in SPLITS)]).tolist()
+    return {s: (x[a:b], y[a:b]) for s, a, b in zip(SPLITS, bounds[:-1], bounds[1:], strict=True)}
+
+
+def _permute_rows_(t: Tensor, order: Tensor, parts: int = 8) -> None:
+    """`t[:] = t[order]`, a slab of columns at a time: the temporary is 1/`parts` of `t`."""
+    step = max(1, -(-t.shape[1] // parts))
+    for start in range(0, t.shape[1], step):
+        t[:, start : start + step] = t[order, start : start + step]

@@ -1,0 +1,32 @@
+"""Small tables written to real files: the raw material of the tabular tests.
+
+(A helper module, not a conftest: a second `conftest` module would shadow the root one
+for tests that import from it.)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def make_frame(n: int = 40, seed: int = 0) -> pd.DataFrame:
+    """id, three features, and two -1/0/1 targets with about 20% missing labels."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"id": [f"r{i}" for i in range(n)]})
+    for name in ("f0", "f1", "f2"):
+        frame[name] = rng.normal(size=n) * 3 + 5
+    for name in ("y_a", "y_b"):
+        labels = rng.integers(-1, 2, size=n).astype(float)
+        labels[rng.random(n) < 0.2] = np.nan
+        frame[name] = labels
+    return frame
+
+
+def write_table(frame: pd.DataFrame, path) -> str:
+    """CSV or Parquet by the file name's suffix; returns the path as a string."""
+    if str(path).endswith(".csv"):
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path, index=False)
+    return str(path)

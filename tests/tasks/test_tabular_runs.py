@@ -1,0 +1,141 @@
+"""End to end on your own files: train, evaluate, predict; results checked with scikit-learn."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import REPO_ROOT, read_metrics, run_script
+from omegaconf import OmegaConf
+from sklearn.metrics import accuracy_score
+
+from multiout.cli import data_for_checkpoint, load_model
+from multiout.errors import InputError
+
+pytestmark = pytest.mark.slow
+
+CHANNELS = ["y_up", "y_mid", "y_down", "y_gone"]
+FAST = ["data=tabular", "data.batch_size=64", "trainer.max_epochs=4", "model.net.hidden_sizes=[32]"]
+
+
+def labelled_frame(n: int, seed: int) -> pd.DataFrame:
+    """A learnable -1/0/1 table: each target is a thresholded linear function of the features."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 6))
+    scores = x @ np.random.default_rng(99).normal(size=(6, len(CHANNELS)))
+    labels = np.select([scores < -0.6, scores > 0.6], [-1.0, 1.0], 0.0)
+    labels[rng.random(labels.shape) < 0.15] = np.nan  # missing labels
+    frame = pd.DataFrame(x * 10 + 3, columns=[f"x{i}" for i in range(6)])
+    frame.insert(0, "key", [f"{seed}-{i}" for i in range(n)])
+    for c, name in enumerate(CHANNELS):
+        frame[name] = labels[:, c]
+    return frame
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One training run on train/val/test files, shared by the tests of this module."""
+    root = tmp_path_factory.mktemp("tabular")
+    paths = {}
+    for split, (n, seed) in {"train": (600, 1), "val": (150, 2), "test": (157, 3)}.items():
+        frame = labelled_frame(n, seed)
+        if split == "test":
+            frame["y_gone"] = np.nan  # a channel with no labels at all in this split
+        paths[split] = root / f"{split}.csv"
+        frame.to_csv(paths[split], index=False)
+    # The predict file has no target columns, and its columns in another order.
+    test = pd.read_csv(paths["test"])
+    test[["x3", "key", "x0", "x1", "x2", "x4", "x5"]].to_parquet(root / "new.parquet")
+    run_dir = root / "train"
+    files = [f"data.{s}_path={p}" for s, p in paths.items()]
+    result = run_script("train.py", f"hydra.run.dir={run_dir}", *FAST, *files, "data.id_column=key", cwd=root)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return root, run_dir, test
+
+
+def test_predictions_come_back_in_label_values_and_match_reported_accuracy(trained):
+    root, run_dir, test = trained
+    metrics = read_metrics(run_dir)
+    pred_dir = root / "predict"
+    result = run_script(
+        "predict.py",
+        f"hydra.run.dir={pred_dir}",
+        f"ckpt_path={metrics['ckpt_path']}",
+        f"data.predict_path={root / 'new.parquet'}",
+        "data.id_column=key",
+        "save_probabilities=true",
+        cwd=root,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    predictions = pd.read_csv(pred_dir / "predictions.csv")
+    assert list(predictions.columns[:5]) == ["key", *CHANNELS]
+    assert predictions["key"].tolist() == test["key"].tolist()  # input row order
+    probabilities = predictions[[f"y_up_prob_{v}" for v in (-1, 0, 1)]].to_numpy()
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    for c, name in enumerate(CHANNELS):
+        assert set(predictions[name]) <= {-1, 0, 1}
+        known = test[name].notna()  # dropping the missing cells by hand
+        if not known.any():
+            assert metrics["test/acc_per_channel"][c] is None  # reported as no labels, not 0 or 1
+            continue
+        expected = accuracy_score(test.loc[known, name].astype(int), predictions.loc[known, name])
+        assert metrics["test/acc_per_channel"][c] == pytest.approx(expected, abs=1e-12)
+    report = pd.read_csv(run_dir / "per_channel.csv")
+    assert report["channel"].tolist() == CHANNELS
+    assert report["support"].tolist()[-1] == 0 and np.isnan(report["accuracy"].iloc[-1])
+    assert (run_dir / "per_channel_accuracy.png").stat().st_size > 0
+    assert (run_dir / "per_channel_confusion.png").stat().st_size > 0
+
+
+def test_evaluate_a_new_test_file_with_the_checkpoint_alone(trained):
+    root, run_dir, _ = trained
+    metrics = read_metrics(run_dir)
+    eval_dir = root / "evaluate"
+    args = [f"hydra.run.dir={eval_dir}", "data=tabular", f"ckpt_path={metrics['ckpt_path']}"]
+    result = run_script("evaluate.py", *args, f"data.test_path={root / 'test.csv'}", cwd=root)
+    assert result.returncode == 0, result.stderr[-3000:]
+    evaluated = read_metrics(eval_dir)
+    assert evaluated["test/acc_per_channel"] == metrics["test/acc_per_channel"]
+
+
+def test_a_file_that_does_not_match_the_checkpoint_names_both(trained):
+    root, run_dir, _ = trained
+    ckpt_path = read_metrics(run_dir)["ckpt_path"]
+    model = load_model("multiout.models.classifier.MultiOutputClassifier", ckpt_path)
+    pd.read_csv(root / "test.csv").drop(columns=["x4"]).to_csv(root / "short.csv", index=False)
+    config = OmegaConf.load(REPO_ROOT / "conf" / "data" / "tabular.yaml")
+    config.merge_with({"test_path": str(root / "short.csv"), "ignore_index": -100, "shuffle_seed": 0})
+    with pytest.raises(InputError) as info:
+        data_for_checkpoint(config, model, ckpt_path)
+    assert "short.csv: feature column 'x4'" in str(info.value) and ckpt_path in str(info.value)
+    # Same columns, but one more label value than the checkpoint knows.
+    frame = pd.read_csv(root / "test.csv")
+    frame.loc[4, "y_down"] = 2
+    frame.to_csv(root / "more_labels.csv", index=False)
+    config.test_path = str(root / "more_labels.csv")
+    with pytest.raises(
+        InputError, match=r"'y_down' has label 2\.0, which is not in data\.label_values \[-1, 0, 1\]"
+    ):
+        data_for_checkpoint(config, model, ckpt_path)
+
+
+def test_bad_label_stops_training_before_anything_is_written(trained, tmp_path):
+    root, _, _ = trained
+    frame = pd.read_csv(root / "train.csv")
+    frame.loc[10, "y_mid"] = 2
+    frame.to_csv(tmp_path / "bad.csv", index=False)
+    run_dir = tmp_path / "run"
+    result = run_script(
+        "train.py",
+        f"hydra.run.dir={run_dir}",
+        *FAST,
+        f"data.path={tmp_path / 'bad.csv'}",
+        "data.id_column=key",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert (
+        "target column 'y_mid' has label 2.0" in result.stderr and "first at row 11, 1 rows" in result.stderr
+    )
+    assert not (run_dir / "checkpoints").exists() and not (run_dir / "metrics.json").exists()
