@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from tabular_files import make_frame, write_table
 
 from multiout.data.tabular import TabularDataModule
+from tests.data.tabular_files import make_frame, write_table
 
 LABELS = {-1: 0, 0: 1, 1: 2}
 

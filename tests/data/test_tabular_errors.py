@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from tabular_files import make_frame, write_table
 
 from multiout.data.tabular import TabularDataModule
 from multiout.errors import InputError
+from tests.data.tabular_files import make_frame, write_table
 
 
 def error_of(**kwargs) -> str:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO_ROOT, read_metrics, run_script
 from omegaconf import OmegaConf
 from sklearn.metrics import accuracy_score
 
 from multiout.cli import data_for_checkpoint, load_model
 from multiout.errors import InputError
+from tests.conftest import REPO_ROOT, read_metrics, run_script
 
 pytestmark = pytest.mark.slow
 
