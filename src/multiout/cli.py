@@ -17,12 +17,16 @@ from omegaconf import DictConfig, OmegaConf
 from multiout.building import build, build_model, build_trainer
 from multiout.errors import InputError
 from multiout.outputs import write_json_atomic
+from multiout.resolvers import register_resolvers
 from multiout.startup import print_start
 from multiout.tasks.evaluate import evaluate
 from multiout.tasks.results import log_summary
 from multiout.tasks.train import train
 
 log = logging.getLogger(__name__)
+
+# Before Hydra composes a config that uses them.
+register_resolvers()
 
 
 @contextmanager
@@ -85,7 +89,9 @@ def run_evaluate(cfg: DictConfig) -> None:
 
 
 def _tags(cfg: DictConfig) -> list[str]:
-    tags = cfg.get("tags") or []
+    tags = cfg.get("tags")
+    if tags is None:
+        return []
     if not OmegaConf.is_list(tags):
         raise InputError(f"tags must be a list such as tags=[baseline,wide], got {tags!r}")
     return [str(tag) for tag in tags]
