@@ -58,7 +58,8 @@ def _read_run(run_dir: Path) -> tuple[dict[str, str], Any, dict[str, str], dict[
     """Overrides, config, group choices and metrics of one run directory."""
     hydra_dir = run_dir / ".hydra"
     overrides = parse_overrides(list(_load_yaml(hydra_dir / "overrides.yaml") or []))
-    choices = OmegaConf.select(_load_yaml(hydra_dir / "hydra.yaml"), "hydra.runtime.choices", default=None)
+    hydra_cfg = _load_yaml(hydra_dir / "hydra.yaml")
+    choices = OmegaConf.select(hydra_cfg, "hydra.runtime.choices", default=None) if hydra_cfg else None
     metrics = json.loads((run_dir / "metrics.json").read_text())
     return overrides, _load_yaml(hydra_dir / "config.yaml"), dict(choices or {}), metrics
 
@@ -70,7 +71,10 @@ def find_runs(root: Path) -> list[Run]:
     """
     if not root.is_dir():
         raise InputError(f"compare_runs: no directory at {str(root)!r}")
-    found = {path.parent: _read_run(path.parent) for path in sorted(root.rglob("metrics.json"))}
+    files = sorted(
+        root.rglob("metrics.json"), key=lambda p: [_natural(part) for part in p.parts]
+    )  # 2 before 10
+    found = {path.parent: _read_run(path.parent) for path in files}
     if not found:
         raise InputError(f"compare_runs: no metrics.json under {str(root)!r}; point it at finished runs")
     keys = sorted({key for overrides, *_ in found.values() for key in overrides})
