@@ -25,11 +25,12 @@ def fake_run(run_dir: Path, overrides: list[str], val_acc: float, model: str = "
 
 
 def test_parse_overrides():
-    assert parse_overrides(["+a.b=1", "model=resmlp", "~c", "x=[1,2]"]) == {
-        "a.b": "1",
+    assert parse_overrides(["+a.b=1e-3", "model=resmlp", "~c", "x=[1,2]", "flag=false"]) == {
+        "a.b": "0.001",
         "model": "resmlp",
         "c": "<deleted>",
-        "x": "[1,2]",
+        "x": "[1, 2]",
+        "flag": "False",
     }
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 from rich.table import Table
 
@@ -31,15 +32,24 @@ class Run:
 
 
 def parse_overrides(lines: list[str]) -> dict[str, str]:
-    """`["+a.b=1", "model=resmlp", "~c"]` -> `{"a.b": "1", "model": "resmlp", "c": "<deleted>"}`."""
+    """`["+a.b=1e-3", "model=resmlp", "~c"]` -> `{"a.b": "0.001", "model": "resmlp", "c": "<deleted>"}`.
+
+    Values go through Hydra's own override parser, so `false`/`False` or `1e-3`/`0.001`
+    compare equal, and read as they do in a config (`_text`).
+    """
+    parser = OverridesParser.create()
     parsed = {}
-    for line in lines:
-        key, sep, value = str(line).partition("=")
-        if key.startswith("~"):
-            parsed[key.lstrip("~")] = "<deleted>"
-        elif sep:
-            parsed[key.lstrip("+")] = value
+    for override in parser.parse_overrides([str(line) for line in lines]):
+        key = override.key_or_group
+        parsed[key] = "<deleted>" if override.is_delete() else _text(override.value())
     return parsed
+
+
+def _text(value: Any) -> str:
+    """One spelling per value: `True`, `0.001`, `[1, 2]`."""
+    if OmegaConf.is_config(value):
+        value = OmegaConf.to_container(value, resolve=False)
+    return "" if value is None else str(value)
 
 
 def _load_yaml(path: Path) -> Any:
@@ -51,7 +61,7 @@ def _setting(key: str, config: Any, choices: dict[str, str]) -> str:
     if key in choices:
         return str(choices[key])
     value = OmegaConf.select(config, key, default=None, throw_on_resolution_failure=False) if config else None
-    return "" if value is None or OmegaConf.is_config(value) else str(value)
+    return _text(value)
 
 
 def _read_run(run_dir: Path) -> tuple[dict[str, str], Any, dict[str, str], dict[str, Any]]:
