@@ -23,6 +23,7 @@ def run_script(script: str, *overrides: str, cwd: Path, timeout: float = 300) ->
         [sys.executable, str(REPO_ROOT / script), *overrides],
         cwd=cwd,
         env=env,
+        stdin=subprocess.DEVNULL,  # runs must never wait for input: a prompt would fail here
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -58,8 +58,9 @@ def test_callbacks_and_loggers_build():
     assert build_group(compose_train("callbacks=none", "logger=none").callbacks) == []
 
 
-def test_fast_dev_run_of_the_composed_config(tmp_path):
-    cfg = compose_train("debug=fdr", "data.num_samples=1000", output_dir=tmp_path)
+@pytest.mark.parametrize("extra", [[], ["logger=none"]])
+def test_fast_dev_run_of_the_composed_config(tmp_path, extra):
+    cfg = compose_train("debug=fdr", "data.num_samples=1000", *extra, output_dir=tmp_path)
     run_train(cfg)
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert len(metrics["test/acc_per_channel"]) == 47 and metrics["seed"] == 42

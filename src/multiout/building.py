@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 import lightning as L
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
+from lightning.pytorch.callbacks import LearningRateMonitor
 from omegaconf import DictConfig
 
 from multiout.errors import InputError
+
+# Loggers that need a package beyond the core dependencies: class name -> (modules that
+# serve it, the pyproject extra that installs one).
+LOGGER_PACKAGES = {
+    "MLFlowLogger": (("mlflow",), "mlflow"),
+    "WandbLogger": (("wandb",), "wandb"),
+    "TensorBoardLogger": (("tensorboard", "tensorboardX"), "tensorboard"),
+}
 
 # Model arguments that, when the config leaves them null, the data module supplies.
 DATA_DEFINED = (
@@ -42,6 +52,19 @@ def build_group(config: DictConfig | None) -> list[Any]:
     return [build(node) for node in config.values() if node and "_target_" in node]
 
 
+def check_logger_packages(config: DictConfig | None) -> None:
+    """A chosen logger whose package is missing stops the run with the install command."""
+    for name, node in (config or {}).items():
+        if not node or "_target_" not in node:
+            continue
+        modules, extra = LOGGER_PACKAGES.get(str(node._target_).rpartition(".")[2], ((), ""))
+        if modules and not any(importlib.util.find_spec(module) for module in modules):
+            raise InputError(
+                f"logger {name!r} needs the {modules[0]} package, which is not installed; "
+                f'install it with: pip install -e ".[{extra}]"'
+            )
+
+
 def build_model(config: DictConfig, datamodule: L.LightningDataModule) -> L.LightningModule:
     """The model, with shape arguments the config leaves null filled in by the data module."""
     from_data = {
@@ -54,5 +77,10 @@ def build_model(config: DictConfig, datamodule: L.LightningDataModule) -> L.Ligh
 
 def build_trainer(cfg: DictConfig) -> L.Trainer:
     """The trainer of `cfg.trainer`, with the run's `callbacks` and `logger` groups."""
+    check_logger_packages(cfg.get("logger"))
     loggers = build_group(cfg.get("logger"))
-    return build(cfg.trainer, callbacks=build_group(cfg.get("callbacks")), logger=loggers or False)
+    callbacks = build_group(cfg.get("callbacks"))
+    if not loggers:
+        # Learning rates have nowhere to go without a logger (Lightning would refuse to start).
+        callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
+    return build(cfg.trainer, callbacks=callbacks, logger=loggers or False)

@@ -11,18 +11,24 @@ from typing import Any
 
 import lightning as L
 from hydra.utils import get_class
-from omegaconf import DictConfig
+from lightning.pytorch.loggers import WandbLogger
+from omegaconf import DictConfig, OmegaConf
 
 from multiout.building import build, build_model, build_trainer
 from multiout.callbacks.prediction_writer import PredictionCSVWriter
 from multiout.errors import InputError
 from multiout.outputs import write_json_atomic
+from multiout.resolvers import register_resolvers
+from multiout.startup import print_start
 from multiout.tasks.evaluate import evaluate
 from multiout.tasks.predict import predict
 from multiout.tasks.results import log_summary
 from multiout.tasks.train import train
 
 log = logging.getLogger(__name__)
+
+# Before Hydra composes a config that uses them.
+register_resolvers()
 
 
 @contextmanager
@@ -57,10 +63,14 @@ def run_train(cfg: DictConfig) -> float | None:
         ckpt_path = existing_checkpoint(cfg.get("ckpt_path"))
         L.seed_everything(cfg.seed, workers=True)
         datamodule = build(cfg.data)
+        print_start(cfg, datamodule, cfg.paths.output_dir)
         model = build_model(cfg.model, datamodule)
         trainer = build_trainer(cfg)
+        run_info = {"seed": cfg.seed, "tags": _tags(cfg)}
+        _log_run_info(trainer, run_info)
         metrics = train(trainer, model, datamodule, ckpt_path=ckpt_path, fit=cfg.train, test=cfg.test)
-        metrics["seed"] = cfg.seed
+        metrics.update(run_info)
+        _finish_loggers(trainer)
         _report(trainer, cfg.paths.output_dir, metrics)
         return _objective(metrics, cfg.get("optimized_metric"))
 
@@ -74,8 +84,12 @@ def run_evaluate(cfg: DictConfig) -> None:
         check_matches_checkpoint(
             datamodule, model, ckpt_path, ("num_features", "num_channels", "num_classes")
         )
+        print_start(cfg, datamodule, cfg.paths.output_dir)
         trainer = build_trainer(cfg)
-        metrics = evaluate(trainer, model, datamodule, ckpt_path)
+        run_info = {"tags": _tags(cfg)}
+        _log_run_info(trainer, run_info)
+        metrics = {**evaluate(trainer, model, datamodule, ckpt_path), **run_info}
+        _finish_loggers(trainer)
         _report(trainer, cfg.paths.output_dir, metrics)
 
 
@@ -137,6 +151,28 @@ def check_matches_checkpoint(
             raise InputError(
                 f"the data has {key}={data_value}, but checkpoint {ckpt_path} was trained with {model_value}"
             )
+
+
+def _tags(cfg: DictConfig) -> list[str]:
+    tags = cfg.get("tags")
+    if tags is None:
+        return []
+    if not OmegaConf.is_list(tags):
+        raise InputError(f"tags must be a list such as tags=[baseline,wide], got {tags!r}")
+    return [str(tag) for tag in tags]
+
+
+def _log_run_info(trainer: L.Trainer, info: dict[str, Any]) -> None:
+    """Seed and tags next to the model's hyperparameters in every logger."""
+    for logger in trainer.loggers:
+        logger.log_hyperparams(info)
+
+
+def _finish_loggers(trainer: L.Trainer) -> None:
+    """Close a W&B run, so the next job of a multirun starts its own instead of reusing it."""
+    for logger in trainer.loggers:
+        if isinstance(logger, WandbLogger) and trainer.is_global_zero:
+            logger.experiment.finish()
 
 
 def load_model(class_path: str, ckpt_path: str) -> L.LightningModule:

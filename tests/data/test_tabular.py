@@ -87,3 +87,18 @@ def test_one_file_split_by_fractions_random_or_in_file_order(tmp_path):
     assert sizes == {"train": 70, "val": 20, "test": 10}
     rows = torch.cat([t[0][:, 0] for t in shuffled.splits.values()])
     assert torch.equal(rows.sort().values, f0.sort().values)  # a partition of the rows
+
+
+def test_k_folds_cover_the_non_test_rows_once_and_keep_test_fixed(tmp_path):
+    path = write_table(make_frame(n=60), tmp_path / "d.csv")
+    modules = [
+        TabularDataModule(path=path, exclude_columns=["id"], num_folds=3, fold=k, test_fraction=0.2)
+        for k in range(3)
+    ]
+    rows = {
+        name: [set(dm.splits[name][0][:, 0].tolist()) for dm in modules] for name in ("train", "val", "test")
+    }
+    assert rows["test"][0] == rows["test"][1] == rows["test"][2] and len(rows["test"][0]) == 12
+    assert sum(len(v) for v in rows["val"]) == 48 and set().union(*rows["val"]).isdisjoint(rows["test"][0])
+    for k in range(3):
+        assert rows["train"][k] | rows["val"][k] == set().union(*rows["val"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from multiout.data.splits import random_split_indices
+from multiout.data.splits import split_indices
 from multiout.data.tensor_datamodule import TensorDataModule
 from multiout.errors import InputError
 from multiout.metrics.per_channel import default_channel_names
@@ -57,6 +57,8 @@ class SyntheticDataModule(TensorDataModule):
         num_classes: int = 3,
         val_fraction: float = 0.1,
         test_fraction: float = 0.1,
+        num_folds: int | None = None,
+        fold: int = 0,
         batch_size: int = 256,
         num_workers: int = 0,
         seed: int = 0,
@@ -81,7 +83,7 @@ class SyntheticDataModule(TensorDataModule):
         self._sample_args = (num_samples, num_features, num_channels, num_classes)
         self._teacher = (teacher_hidden, teacher_scale, seed)
         # Checked now, so a bad fraction stops the run before the trainer is even built.
-        self._indices = random_split_indices(num_samples, val_fraction, test_fraction, seed)
+        self._indices = split_indices(num_samples, val_fraction, test_fraction, seed, num_folds, fold)
         self.bayes_acc: dict[str, float] = {}
 
     def setup(self, stage: str | None = None) -> None:

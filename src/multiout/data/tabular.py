@@ -16,7 +16,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from multiout.data.columns import Columns, resolve_columns
-from multiout.data.splits import SPLITS, random_split_indices, split_sizes
+from multiout.data.splits import SPLITS, split_indices, split_sizes
 from multiout.data.table import Table, numeric_labels, read_table
 from multiout.data.tensor_datamodule import TensorDataModule
 from multiout.errors import InputError
@@ -66,6 +66,8 @@ class TabularDataModule(TensorDataModule):
         val_fraction: float = 0.1,
         test_fraction: float = 0.1,
         ordered_split: bool = False,
+        num_folds: int | None = None,
+        fold: int = 0,
         batch_size: int = 256,
         num_workers: int = 0,
         seed: int = 0,
@@ -90,7 +92,8 @@ class TabularDataModule(TensorDataModule):
         read = {"columns": columns, "label_values": self.label_values, "ignore_index": ignore_index}
         if path is not None:
             table = read_table(path, **read)
-            self.splits = _split_table(table, val_fraction, test_fraction, seed, ordered_split)
+            folds = (num_folds, fold)
+            self.splits = _split_table(table, val_fraction, test_fraction, seed, ordered_split, folds)
         else:
             for split, split_path in files.items():
                 _check_same_columns(split_path, columns)
@@ -149,15 +152,25 @@ def _check_same_columns(path: str, columns: Columns) -> None:
 
 
 def _split_table(
-    table: Table, val_fraction: float, test_fraction: float, seed: int, ordered: bool
+    table: Table,
+    val_fraction: float,
+    test_fraction: float,
+    seed: int,
+    ordered: bool,
+    folds: tuple[int | None, int] = (None, 0),
 ) -> dict[str, tuple[Tensor, Tensor]]:
-    """Random split from `seed`, or consecutive blocks in file order (train, val, test) for data
-    where order means time. Splits are views of the read arrays: a random split reorders the
-    rows in place (each split's rows keep file order), so no split is a copy."""
+    """Random (or K-fold) split from `seed`, or consecutive blocks in file order (train, val,
+    test) for data where order means time. Splits are views of the read arrays: a random split
+    reorders the rows in place (each split's rows keep file order), so no split is a copy."""
     x, y = torch.from_numpy(table.features), torch.from_numpy(table.targets)
-    sizes = split_sizes(len(x), val_fraction, test_fraction)
-    if not ordered:
-        indices = random_split_indices(len(x), val_fraction, test_fraction, seed)
+    num_folds, fold = folds
+    if ordered and num_folds is not None:
+        raise InputError("data.num_folds needs data.ordered_split=false: folds are drawn at random")
+    if ordered:
+        sizes = split_sizes(len(x), val_fraction, test_fraction)
+    else:
+        indices = split_indices(len(x), val_fraction, test_fraction, seed, num_folds, fold)
+        sizes = {s: len(indices[s]) for s in SPLITS}
         order = torch.cat([indices[s] for s in SPLITS])
         _permute_rows_(x, order)
         _permute_rows_(y, order)

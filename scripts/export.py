@@ -1,0 +1,57 @@
+"""Export a checkpoint: `python scripts/export.py ckpt_path=<ckpt> format=onnx|torchscript|exported_program`.
+
+Optional: `output=<path>` (default: the checkpoint's path; the format's suffix is added) and
+`model_class=<import path>` (default: the template's classifier). The exported model maps
+features `[B, F]` to logits `[B, K, C]`; it is checked against the checkpoint's model on a
+random batch before the script ends.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import torch
+from omegaconf import OmegaConf
+
+from multiout.cli import existing_checkpoint, exit_on_input_error, load_model
+from multiout.errors import InputError
+from multiout.export import export_model, run_exported
+
+DEFAULTS = {
+    "ckpt_path": None,
+    "format": "onnx",
+    "output": None,
+    "model_class": "multiout.models.classifier.MultiOutputClassifier",
+}
+
+
+def main(argv: list[str]) -> None:
+    with exit_on_input_error():
+        unknown = [arg for arg in argv if arg.partition("=")[0] not in DEFAULTS or "=" not in arg]
+        if unknown:
+            raise InputError(
+                f"export: expected key=value arguments with keys {sorted(DEFAULTS)}, got {unknown}"
+            )
+        args = OmegaConf.merge(DEFAULTS, OmegaConf.from_dotlist(argv))
+        if args.ckpt_path is None:
+            raise InputError("export: ckpt_path=<checkpoint file> is required")
+        ckpt_path = existing_checkpoint(str(args.ckpt_path))
+        model = load_model(args.model_class, ckpt_path).eval()
+        num_features = model.hparams.num_features
+        output = args.output or str(ckpt_path).removesuffix(".ckpt")
+        path = export_model(model, num_features, args.format, output)
+    features = torch.randn(5, num_features)
+    with torch.no_grad():
+        expected = model(features)
+    got = run_exported(path, args.format, features)
+    if got is None:
+        print(f"exported to {path} (not checked: onnxruntime is not installed)")
+    else:
+        diff = (got - expected).abs().max().item()
+        print(
+            f"exported to {path}: logits {tuple(got.shape)}, max abs difference to the checkpoint {diff:.2e}"
+        )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
