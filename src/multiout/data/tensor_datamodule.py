@@ -7,7 +7,7 @@ from lightning.pytorch.accelerators import CUDAAccelerator
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from multiout.data.batching import IndexedTensors, batch_loader
+from multiout.data.batching import IndexedTensors, ShardedBatchSampler, batch_loader
 from multiout.errors import InputError
 
 
@@ -28,9 +28,28 @@ class TensorDataModule(L.LightningDataModule):
         self.num_workers = num_workers
         self.shuffle_seed = shuffle_seed
         self.splits: dict[str, tuple[Tensor, Tensor]] = {}
+        self._train_sampler: ShardedBatchSampler | None = None
+        self._train_sampler_state: dict[str, int] | None = None
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
+        loader = self._loader("train", shuffle=True)
+        self._train_sampler = loader.sampler
+        if self._train_sampler_state is not None:
+            self._train_sampler.load_state_dict(self._train_sampler_state)
+            self._train_sampler_state = None
+        return loader
+
+    def state_dict(self) -> dict[str, dict[str, int]]:
+        """Saved in every checkpoint: how far the current training epoch has got."""
+        return {"train_sampler": self._train_sampler.state_dict()} if self._train_sampler else {}
+
+    def load_state_dict(self, state: dict[str, dict[str, int]]) -> None:
+        """Restored before training resumes, so a mid-epoch checkpoint continues the same epoch."""
+        if "train_sampler" in state:
+            if self._train_sampler is not None:
+                self._train_sampler.load_state_dict(state["train_sampler"])
+            else:
+                self._train_sampler_state = state["train_sampler"]
 
     def val_dataloader(self) -> DataLoader:
         return self._loader("val", shuffle=False)

@@ -1,0 +1,1 @@
+"""Lightning callbacks that keep long runs safe: checkpoints, seeding, loss checks."""

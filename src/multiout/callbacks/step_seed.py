@@ -1,0 +1,34 @@
+"""Dropout and every other random draw in a training step, fixed by where training is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import Callback
+
+
+def step_seed(seed: int, step: int, rank: int) -> int:
+    """A seed that depends only on (seed, optimizer step, process rank)."""
+    state = np.random.SeedSequence([seed, step, rank]).generate_state(2, dtype=np.uint64)[0]
+    return int(state) & (2**63 - 1)
+
+
+class StepSeed(Callback):
+    """Seeds torch before every training step from (`seed`, global step, rank).
+
+    A run resumed from any checkpoint, at an epoch end or mid-epoch, then draws the same
+    dropout masks as a run that never stopped, without keeping RNG states in checkpoints.
+    (Draws between steps, such as the one each new DataLoader iterator takes, differ between
+    the two runs and so must not reach the training step; reseeding here cuts them off.)
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
+        torch.manual_seed(step_seed(self.seed, trainer.global_step, trainer.global_rank))
