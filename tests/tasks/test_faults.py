@@ -75,32 +75,47 @@ def metrics(run_dir: Path) -> dict:
     return found
 
 
+# The interrupted run's attempts: the signal that ends each (after its next checkpoint), and
+# extra overrides. The second attempt also checkpoints mid-epoch, every 10 of 25 steps.
+ATTEMPTS = [
+    (signal.SIGTERM, []),
+    (signal.SIGKILL, ["callbacks.last_checkpoint.every_n_train_steps=10"]),
+    (signal.SIGKILL, []),
+    (None, []),
+]
+
+
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> dict[str, Path]:
-    """A reference run left alone, and beside it the same run SIGTERMed after its first
-    checkpoint, resumed, SIGKILLed after its next checkpoint, and resumed again."""
+def runs(tmp_path_factory) -> dict:
+    """A reference run left alone, and beside it the same run interrupted three times: by
+    SIGTERM after its first checkpoint, by SIGKILL after a mid-epoch checkpoint and after an
+    epoch-end one; each time resumed with `resume=auto`."""
     root = tmp_path_factory.mktemp("faults")
     reference, broken = root / "reference", root / "broken"
-    reference_proc, proc = start(reference), start(broken)
-    signal_at_next_checkpoint(proc, broken, signal.SIGTERM)
-    assert "stopped by SIGTERM" in finish(proc, expect=128 + signal.SIGTERM)
-    terminated_at = checkpoint_step(broken)
-
-    proc = start(broken, "resume=auto")
-    signal_at_next_checkpoint(proc, broken, signal.SIGKILL)
-    finish(proc, expect=-signal.SIGKILL)
-    killed_at = checkpoint_step(broken)
-    assert not (broken / "metrics.json").exists()
-
-    finish(start(broken, "resume=auto"))
+    reference_proc = start(reference)
+    stopped_at = []
+    for attempt, (signum, overrides) in enumerate(ATTEMPTS):
+        proc = start(broken, *overrides, *(["resume=auto"] if attempt else []))
+        if signum is None:
+            finish(proc)
+            break
+        signal_at_next_checkpoint(proc, broken, signum)
+        if signum == signal.SIGTERM:
+            assert "stopped by SIGTERM" in finish(proc, expect=128 + signal.SIGTERM)
+        else:
+            finish(proc, expect=-signum)
+        assert not (broken / "metrics.json").exists()
+        stopped_at.append(checkpoint_step(broken))
     finish(reference_proc)
-    return {"reference": reference, "broken": broken, "terminated_at": terminated_at, "killed_at": killed_at}
+    return {"reference": reference, "broken": broken, "stopped_at": stopped_at}
 
 
-def test_sigterm_and_sigkill_then_resume_give_identical_metrics(runs):
-    # 25 steps per epoch: SIGTERM stops after the batch in flight, usually mid-epoch; the
-    # SIGKILL comes right after an epoch-end checkpoint.
-    assert 0 < runs["terminated_at"] < runs["killed_at"] < 6 * 25
+def test_interrupted_and_resumed_run_ends_with_identical_metrics(runs):
+    # 25 steps an epoch. SIGTERM stops after the batch in flight, usually mid-epoch; then a
+    # SIGKILL after a step-10 checkpoint and one after an epoch-end checkpoint.
+    terminated, killed_mid_epoch, killed_at_epoch_end = runs["stopped_at"]
+    assert 0 < terminated < killed_mid_epoch < killed_at_epoch_end < 6 * 25
+    assert killed_at_epoch_end % 25 == 0
     assert metrics(runs["broken"]) == metrics(runs["reference"])
     assert metrics(runs["reference"])["seed"] == 42
 
@@ -110,11 +125,11 @@ def test_resumed_run_keeps_its_config_and_appends_to_its_logs(runs):
     hydra = broken / ".hydra"
     assert (hydra / "config.yaml").is_file()
     assert (hydra / "resume_1" / "overrides.yaml").read_text() != (hydra / "overrides.yaml").read_text()
-    assert (hydra / "resume_2" / "overrides.yaml").is_file()
+    assert (hydra / "resume_3" / "overrides.yaml").is_file()
     with open(broken / "csv" / "metrics.csv", newline="") as f:
         steps = [int(row["step"]) for row in csv.DictReader(f)]
     # Rows from before the first interruption are kept, and the last attempt's are added.
-    assert min(steps) < runs["terminated_at"] and max(steps) > runs["killed_at"]
+    assert min(steps) < runs["stopped_at"][0] and max(steps) > runs["stopped_at"][-1]
     assert "resuming from" in (broken / "train.log").read_text()
 
 
