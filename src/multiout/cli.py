@@ -44,7 +44,7 @@ def exit_on_training_fault(run_dir: str) -> Iterator[None]:
     try:
         yield
     except NonFiniteLossError as err:
-        print(f"error: {err}; the checkpoints in {run_dir} are from before it", file=sys.stderr)
+        print(f"error: {err}; checkpoints in {run_dir} predate it", file=sys.stderr)
         sys.exit(3)
     except SIGTERMException:
         log.warning(f"stopped by SIGTERM; continue with: python train.py resume={run_dir}")
