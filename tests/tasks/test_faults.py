@@ -68,6 +68,10 @@ def checkpoint_step(run_dir: Path) -> int:
     return torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]
 
 
+def files(run_dir: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+
+
 def metrics(run_dir: Path) -> dict:
     found = json.loads((run_dir / "metrics.json").read_text())
     # Runs in different dirs test checkpoints of different paths; the file name must agree.
@@ -93,8 +97,13 @@ def runs(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("faults")
     reference, broken = root / "reference", root / "broken"
     reference_proc = start(reference)
-    stopped_at = []
+    stopped_at, guard = [], None
     for attempt, (signum, overrides) in enumerate(ATTEMPTS):
+        if attempt == 2:
+            # Meanwhile, a new run pointed at the finished reference run's dir must refuse it.
+            finish(reference_proc)
+            reference_files = files(reference)
+            guard = start(reference)
         proc = start(broken, *overrides, *(["resume=auto"] if attempt else []))
         if signum is None:
             finish(proc)
@@ -106,14 +115,20 @@ def runs(tmp_path_factory) -> dict:
             finish(proc, expect=-signum)
         assert not (broken / "metrics.json").exists()
         stopped_at.append(checkpoint_step(broken))
-    finish(reference_proc)
-    return {"reference": reference, "broken": broken, "stopped_at": stopped_at}
+    return {
+        "reference": reference,
+        "broken": broken,
+        "stopped_at": stopped_at,
+        "guard_output": finish(guard, expect=2),
+        "files_before_guard": reference_files,
+    }
 
 
 def test_interrupted_and_resumed_run_ends_with_identical_metrics(runs):
     # 25 steps an epoch. SIGTERM stops after the batch in flight, usually mid-epoch; then a
     # SIGKILL after a step-10 checkpoint and one after an epoch-end checkpoint.
     terminated, killed_mid_epoch, killed_at_epoch_end = runs["stopped_at"]
+    print(f"interrupted at steps {runs['stopped_at']}")
     assert 0 < terminated < killed_mid_epoch < killed_at_epoch_end < 6 * 25
     assert killed_at_epoch_end % 25 == 0
     assert metrics(runs["broken"]) == metrics(runs["reference"])
@@ -135,8 +150,5 @@ def test_resumed_run_keeps_its_config_and_appends_to_its_logs(runs):
 
 def test_a_new_run_refuses_a_used_run_dir(runs):
     run_dir = runs["reference"]
-    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
-    err = finish(start(run_dir), expect=2)
-    assert f"error: hydra.run.dir: {run_dir} already holds a run" in err
-    after = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
-    assert after == before
+    assert f"error: hydra.run.dir: {run_dir} already holds a run" in runs["guard_output"]
+    assert files(run_dir) == runs["files_before_guard"]
