@@ -68,10 +68,16 @@ class NonFiniteLoss(Callback):
         self._skip_step = False
 
     def on_before_backward(self, trainer: L.Trainer, pl_module: L.LightningModule, loss: Tensor) -> None:
-        if torch.isfinite(loss).all():
+        finite = bool(torch.isfinite(loss).all())
+        # Under DDP a NaN on one process reaches every process's gradients through the
+        # all-reduce, and a process that stops alone leaves the others waiting: decide together.
+        if trainer.strategy.reduce_boolean_decision(finite, all=True):
             return
         where = f"step {trainer.global_step} (epoch {trainer.current_epoch}, batch {self._batch_idx})"
-        message = f"non-finite training loss {loss.item()} at {where}; batch {describe_batch(self._batch)}"
+        if trainer.world_size > 1:
+            where += f", process {trainer.global_rank} of {trainer.world_size}"
+        value = f"{loss.item()}" if not finite else "(on another process)"
+        message = f"non-finite training loss {value} at {where}; batch {describe_batch(self._batch)}"
         if self.action == "stop":
             raise NonFiniteLossError(message)
         self.skipped += 1
