@@ -46,8 +46,8 @@ class NonFiniteLoss(Callback):
 
     `stop` (default): raise `NonFiniteLossError` naming the step and the batch's statistics,
     before the optimizer can write NaN into the weights, so the last checkpoint stays good.
-    `skip`: log the same facts and leave the weights and optimizer state untouched for that
-    batch (the learning-rate schedule still advances).
+    `skip`: log the same facts and leave the weights and optimizer state untouched for the
+    optimizer step of that batch (the learning-rate schedule still advances).
     """
 
     def __init__(self, action: str = "stop") -> None:
@@ -65,7 +65,6 @@ class NonFiniteLoss(Callback):
         self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
     ) -> None:
         self._batch, self._batch_idx = batch, batch_idx
-        self._skip_step = False
 
     def on_before_backward(self, trainer: L.Trainer, pl_module: L.LightningModule, loss: Tensor) -> None:
         finite = bool(torch.isfinite(loss).all())
@@ -89,4 +88,6 @@ class NonFiniteLoss(Callback):
     ) -> None:
         if self._skip_step:
             # Optimizers leave parameters without a gradient alone: no update, no moment change.
+            # With gradient accumulation this drops the whole step the bad batch was part of.
             optimizer.zero_grad(set_to_none=True)
+            self._skip_step = False
