@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import lightning as L
 from lightning.pytorch.accelerators import CUDAAccelerator
 from torch import Tensor
@@ -9,6 +11,8 @@ from torch.utils.data import DataLoader
 
 from multiout.data.batching import IndexedTensors, ShardedBatchSampler, batch_loader
 from multiout.errors import InputError
+
+log = logging.getLogger(__name__)
 
 
 class TensorDataModule(L.LightningDataModule):
@@ -46,6 +50,11 @@ class TensorDataModule(L.LightningDataModule):
     def load_state_dict(self, state: dict[str, dict[str, int]]) -> None:
         """Restored before training resumes, so a mid-epoch checkpoint continues the same epoch."""
         if "train_sampler" in state:
+            if state["train_sampler"]["batches_done"] and self.num_workers:
+                log.warning(
+                    "resuming mid-epoch with data.num_workers > 0: the checkpoint counted batches the "
+                    "workers had fetched ahead, so up to that many untrained batches are skipped"
+                )
             if self._train_sampler is not None:
                 self._train_sampler.load_state_dict(state["train_sampler"])
             else:
