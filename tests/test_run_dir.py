@@ -48,6 +48,8 @@ def test_resume_auto_without_any_run_starts_a_new_one(tmp_path):
 def test_resuming_a_dir_without_checkpoint_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match=r"resume: expected a run dir holding checkpoints/last.ckpt"):
         choose_run_dir(str(tmp_path), "2026-01-02/10-00-00", str(tmp_path / "nothing"))
+    with pytest.raises(InputError, match="resume must be auto or a run dir, got True"):
+        choose_run_dir(str(tmp_path), "2026-01-02/10-00-00", True)
 
 
 def test_a_new_run_refuses_a_used_dir_and_a_resumed_one_keeps_the_first_config(tmp_path):

@@ -49,6 +49,8 @@ def choose_run_dir(root: str, stamp: str, resume: str | None) -> str:
     """
     if resume is None:
         return str(claim_new_dir(Path(root) / stamp))
+    if not isinstance(resume, str):
+        raise InputError(f"resume must be auto or a run dir, got {resume!r}")
     if resume == "auto":
         found = newest_run(root)
         return str(found) if found is not None else str(claim_new_dir(Path(root) / stamp))
