@@ -51,7 +51,7 @@ def exit_on_training_fault(run_dir: str) -> Iterator[None]:
         sys.exit(128 + signal.SIGTERM)
 
 
-def register_resolvers() -> None:
+def register_run_dir_resolvers() -> None:
     """Config resolvers that choose the run dir; Hydra calls them before the task starts."""
     # Cached: one process claims one new dir, however often its config is resolved.
     run_dir = exit_on_input_error()(functools.cache(choose_run_dir))
@@ -59,7 +59,7 @@ def register_resolvers() -> None:
     OmegaConf.register_new_resolver("run_config_subdir", exit_on_input_error()(config_subdir), replace=True)
 
 
-register_resolvers()
+register_run_dir_resolvers()
 
 
 def existing_checkpoint(ckpt_path: str | None, key: str = "ckpt_path") -> str | None:
