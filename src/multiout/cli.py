@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,13 +14,16 @@ from typing import Any
 import lightning as L
 from hydra.utils import get_class
 from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
 from multiout.building import build, build_model, build_trainer
+from multiout.callbacks.non_finite_loss import NonFiniteLossError
 from multiout.callbacks.prediction_writer import PredictionCSVWriter
 from multiout.errors import InputError
 from multiout.outputs import write_json_atomic
 from multiout.resolvers import register_resolvers
+from multiout.run_dir import choose_run_dir, config_subdir, resume_checkpoint
 from multiout.startup import print_start
 from multiout.tasks.evaluate import evaluate
 from multiout.tasks.predict import predict
@@ -41,12 +46,48 @@ def exit_on_input_error() -> Iterator[None]:
         sys.exit(2)
 
 
+@contextmanager
+def exit_on_training_fault(run_dir: str) -> Iterator[None]:
+    """A diverged loss exits 3 with one line; SIGTERM exits 143 once its checkpoint is saved."""
+    try:
+        yield
+    except NonFiniteLossError as err:
+        print(f"error: {err}; checkpoints in {run_dir} predate it", file=sys.stderr)
+        sys.exit(3)
+    except SIGTERMException:
+        log.warning(f"stopped by SIGTERM; continue with: python train.py resume={run_dir}")
+        sys.exit(128 + signal.SIGTERM)
+
+
+def register_run_dir_resolvers() -> None:
+    """Config resolvers that choose the run dir; Hydra calls them before the task starts."""
+    # Cached: one process claims one new dir, however often its config is resolved.
+    run_dir = exit_on_input_error()(functools.cache(choose_run_dir))
+    OmegaConf.register_new_resolver("run_dir", run_dir, use_cache=True, replace=True)
+    OmegaConf.register_new_resolver("run_config_subdir", exit_on_input_error()(config_subdir), replace=True)
+
+
+register_run_dir_resolvers()
+
+
 def existing_checkpoint(ckpt_path: str | None, key: str = "ckpt_path") -> str | None:
     if ckpt_path is None:
         return None
     if not Path(ckpt_path).is_file():
         raise InputError(f"{key}: no checkpoint file at {ckpt_path!r}")
     return str(ckpt_path)
+
+
+def starting_checkpoint(cfg: DictConfig) -> str | None:
+    """`ckpt_path` (a new run from a checkpoint), or with `resume`, the run dir's own `last.ckpt`."""
+    ckpt_path = existing_checkpoint(cfg.get("ckpt_path"))
+    if cfg.get("resume") is None:
+        return ckpt_path
+    if ckpt_path is not None:
+        raise InputError("give ckpt_path (a new run from a checkpoint) or resume (continue a run), not both")
+    ckpt_path = resume_checkpoint(cfg.resume, cfg.paths.output_dir)
+    log.info(f"resuming from {ckpt_path}" if ckpt_path else "resume=auto: no checkpoint yet, starting afresh")
+    return ckpt_path
 
 
 def _report(trainer: L.Trainer, output_dir: str, metrics: dict[str, Any]) -> None:
@@ -59,8 +100,8 @@ def _report(trainer: L.Trainer, output_dir: str, metrics: dict[str, Any]) -> Non
 
 def run_train(cfg: DictConfig) -> float | None:
     """`python train.py`: build data, model, callbacks, loggers and trainer; fit; test."""
-    with exit_on_input_error():
-        ckpt_path = existing_checkpoint(cfg.get("ckpt_path"))
+    with exit_on_input_error(), exit_on_training_fault(cfg.paths.output_dir):
+        ckpt_path = starting_checkpoint(cfg)
         L.seed_everything(cfg.seed, workers=True)
         datamodule = build(cfg.data)
         print_start(cfg, datamodule, cfg.paths.output_dir)

@@ -1,1 +1,1 @@
-"""Lightning callbacks of this template: prediction files and the per-channel report."""
+"""Lightning callbacks of this template: safe long runs, prediction files, the per-channel report."""

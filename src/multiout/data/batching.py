@@ -68,10 +68,24 @@ class ShardedBatchSampler(Sampler[Tensor]):
         self.rank = rank
         self.world_size = world_size
         self.epoch = 0
+        self.batches_done = 0  # of this epoch, yielded so far
+        self._resume: tuple[int, int] | None = None
 
     def set_epoch(self, epoch: int) -> None:
         """Called by Lightning at the start of each epoch."""
         self.epoch = epoch
+
+    def state_dict(self) -> dict[str, int]:
+        """Where the epoch stands, so that a run resumed mid-epoch skips the batches it trained on.
+
+        Batches yielded equal batches trained only without loader workers (`num_workers=0`),
+        which prefetch ahead of training.
+        """
+        return {"epoch": self.epoch, "batches_done": self.batches_done}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        """The next iteration over epoch `state["epoch"]` starts after its first `batches_done` batches."""
+        self._resume = (state["epoch"], state["batches_done"])
 
     def __len__(self) -> int:
         return math.ceil(self.num_samples / (self.batch_size * self.world_size))
@@ -81,8 +95,12 @@ class ShardedBatchSampler(Sampler[Tensor]):
             order = torch.randperm(self.num_samples, generator=epoch_generator(self.seed, self.epoch))
         else:
             order = torch.arange(self.num_samples)
-        chunks = torch.tensor_split(order, len(self) * self.world_size)
-        yield from chunks[self.rank :: self.world_size]
+        chunks = torch.tensor_split(order, len(self) * self.world_size)[self.rank :: self.world_size]
+        resume, self._resume = self._resume, None
+        self.batches_done = resume[1] if resume is not None and resume[0] == self.epoch else 0
+        for chunk in chunks[self.batches_done :]:
+            self.batches_done += 1
+            yield chunk
 
 
 def _as_is(batch: tuple[Tensor, ...]) -> tuple[Tensor, ...]:

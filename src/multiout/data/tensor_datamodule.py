@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 import lightning as L
 from lightning.pytorch.accelerators import CUDAAccelerator
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from multiout.data.batching import IndexedTensors, batch_loader, sequential_loader
+from multiout.data.batching import IndexedTensors, ShardedBatchSampler, batch_loader, sequential_loader
 from multiout.errors import InputError
+
+log = logging.getLogger(__name__)
 
 
 class TensorDataModule(L.LightningDataModule):
@@ -28,9 +32,33 @@ class TensorDataModule(L.LightningDataModule):
         self.num_workers = num_workers
         self.shuffle_seed = shuffle_seed
         self.splits: dict[str, tuple[Tensor, Tensor]] = {}
+        self._train_sampler: ShardedBatchSampler | None = None
+        self._train_sampler_state: dict[str, int] | None = None
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
+        loader = self._loader("train", shuffle=True)
+        self._train_sampler = loader.sampler
+        if self._train_sampler_state is not None:
+            self._train_sampler.load_state_dict(self._train_sampler_state)
+            self._train_sampler_state = None
+        return loader
+
+    def state_dict(self) -> dict[str, dict[str, int]]:
+        """Saved in every checkpoint: how far the current training epoch has got."""
+        return {"train_sampler": self._train_sampler.state_dict()} if self._train_sampler else {}
+
+    def load_state_dict(self, state: dict[str, dict[str, int]]) -> None:
+        """Restored before training resumes, so a mid-epoch checkpoint continues the same epoch."""
+        if "train_sampler" in state:
+            if state["train_sampler"]["batches_done"] and self.num_workers:
+                log.warning(
+                    "resuming mid-epoch with data.num_workers > 0: the checkpoint counted batches the "
+                    "workers had fetched ahead, so up to that many untrained batches are skipped"
+                )
+            if self._train_sampler is not None:
+                self._train_sampler.load_state_dict(state["train_sampler"])
+            else:
+                self._train_sampler_state = state["train_sampler"]
 
     def val_dataloader(self) -> DataLoader:
         return self._loader("val", shuffle=False)
