@@ -14,6 +14,7 @@ from hydra.utils import get_class
 from omegaconf import DictConfig
 
 from multiout.building import build, build_model, build_trainer
+from multiout.distributed import distributed_job
 from multiout.errors import InputError
 from multiout.outputs import write_json_atomic
 from multiout.tasks.evaluate import evaluate
@@ -51,12 +52,12 @@ def _report(trainer: L.Trainer, output_dir: str, metrics: dict[str, Any]) -> Non
 
 def run_train(cfg: DictConfig) -> float | None:
     """`python train.py`: build data, model, callbacks, loggers and trainer; fit; test."""
-    with exit_on_input_error():
+    with exit_on_input_error(), distributed_job(cfg) as job:
         ckpt_path = existing_checkpoint(cfg.get("ckpt_path"))
         L.seed_everything(cfg.seed, workers=True)
         datamodule = build(cfg.data)
         model = build_model(cfg.model, datamodule)
-        trainer = build_trainer(cfg)
+        trainer = job.track(build_trainer(cfg))
         metrics = train(trainer, model, datamodule, ckpt_path=ckpt_path, fit=cfg.train, test=cfg.test)
         metrics["seed"] = cfg.seed
         _report(trainer, cfg.paths.output_dir, metrics)
@@ -65,11 +66,11 @@ def run_train(cfg: DictConfig) -> float | None:
 
 def run_evaluate(cfg: DictConfig) -> None:
     """`python evaluate.py ckpt_path=...`: test a checkpoint and write its metrics."""
-    with exit_on_input_error():
+    with exit_on_input_error(), distributed_job(cfg) as job:
         ckpt_path = existing_checkpoint(cfg.ckpt_path)
         datamodule = build(cfg.data)
         model = load_model(cfg.model._target_, ckpt_path)
-        trainer = build_trainer(cfg)
+        trainer = job.track(build_trainer(cfg))
         metrics = evaluate(trainer, model, datamodule, ckpt_path)
         _report(trainer, cfg.paths.output_dir, metrics)
 
