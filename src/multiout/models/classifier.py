@@ -59,6 +59,7 @@ class MultiOutputClassifier(L.LightningModule):
         ignore_index: int = -100,
         label_smoothing: float = 0.0,
         channel_names: list[str] | None = None,
+        compile: bool = False,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -77,6 +78,11 @@ class MultiOutputClassifier(L.LightningModule):
         self.train_acc = MeanMetric()
         # Final per-stage results of the last finished epoch, for metrics.json and reports.
         self.epoch_results: dict[str, dict[str, Any]] = {}
+        if compile:
+            # `nn.Module.compile` compiles the call in place instead of wrapping the module, so
+            # parameter names stay as they are and checkpoints move freely between compiled
+            # and uncompiled models. Compilation itself happens at the first batch.
+            self.compile()
 
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.trunk(x)).view(-1, self.num_classes, self.num_channels)
@@ -148,6 +154,12 @@ class MultiOutputClassifier(L.LightningModule):
             }
         self.confusion[stage].reset()
         self.eval_loss[stage].reset()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Accept weights saved from a `torch.compile(module)` wrapper (keys with `_orig_mod.`)."""
+        state = checkpoint.get("state_dict")
+        if state is not None:
+            checkpoint["state_dict"] = {key.replace("_orig_mod.", ""): value for key, value in state.items()}
 
     def configure_optimizers(self) -> Any:
         optimizer = build_optimizer(self.parameters(), self.hparams.optimizer)
