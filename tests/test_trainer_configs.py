@@ -53,4 +53,4 @@ def test_bf16_mixed_trains_on_cpu(tmp_path):
     trainer = build_trainer(cfg)
     trainer.fit(model, datamodule=data)
     assert trainer.precision == "bf16-mixed"
-    assert trainer.callback_metrics["train/loss"].isfinite()
+    assert trainer.callback_metrics["train/loss_step"].isfinite()

@@ -56,9 +56,11 @@ class PerChannelConfusionMatrix(Metric):
                 f"got {tuple(preds.shape)} and {tuple(target.shape)}"
             )
         k = self.num_classes
+        cells = self.num_channels * k * k
         flat = self._channel_offset + target * k + preds
-        keep = target != self.ignore_index
-        counts = torch.bincount(flat[keep], minlength=self.num_channels * k * k)
+        # Ignored targets go to one extra bin that is dropped: cheaper than a boolean mask.
+        flat = torch.where(target != self.ignore_index, flat, cells)
+        counts = torch.bincount(flat.flatten(), minlength=cells + 1)[:cells]
         self.confmat += counts.view(self.num_channels, k, k)
 
     def compute(self) -> Tensor:
