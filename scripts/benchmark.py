@@ -36,6 +36,7 @@ from multiout.benchmarks.training import (
     template_samples_per_s,
 )
 
+SECTIONS = ("training", "metric", "loading", "startup", "cuda")
 BARS = {"training": 0.90, "metric": 30.0, "loading": 0.8}
 # Batch size and data for the GPU comparison: enough work per step to keep a GPU busy.
 CUDA_OVERRIDES = ["trainer=gpu", "data.batch_size=4096", "data.num_samples=400000"]
@@ -81,18 +82,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "rounds": args.rounds,
     }
     quick = ["data.num_samples=8000"] if args.quick else []
-    results["training"] = training(["trainer.accelerator=cpu", *quick], args.rounds, "cpu", bare=True)
-    results["metric"] = metric_update(rounds=args.rounds)
-    results["loading"] = data_loading(rounds=args.rounds)
-    results["startup"] = startup(
-        repeats=1 if args.quick else 3, full_run_overrides=("trainer.max_epochs=2",) if args.quick else ()
-    )
-    if torch.cuda.is_available():
+    sections = set(args.sections.split(","))
+    if "training" in sections:
+        results["training"] = training(["trainer.accelerator=cpu", *quick], args.rounds, "cpu", bare=True)
+    if "metric" in sections:
+        results["metric"] = metric_update(rounds=args.rounds)
+    if "loading" in sections:
+        results["loading"] = data_loading(rounds=args.rounds)
+    if "startup" in sections:
+        results["startup"] = startup(
+            repeats=1 if args.quick else 3, full_run_overrides=("trainer.max_epochs=2",) if args.quick else ()
+        )
+    if "cuda" in sections and torch.cuda.is_available():
         results["cuda"] = {
             name: training([*CUDA_OVERRIDES, *extra, *quick], min(args.rounds, 3), "cuda", bare=False)
             for name, extra in CUDA_SETTINGS.items()
         }
-    else:
+    elif "cuda" in sections:
         results["cuda"] = "skipped: no CUDA device"
     return results
 
@@ -101,32 +107,35 @@ def report(results: dict[str, Any]) -> Table:
     table = Table(title="multiout benchmark (ratios: median of interleaved rounds)")
     for column in ("measurement", "template", "baseline", "ratio", "bar"):
         table.add_column(column, justify="left" if column == "measurement" else "right")
-    t, m, d, s = results["training"], results["metric"], results["loading"], results["startup"]
+    t, m, d, s = (results.get(key) for key in ("training", "metric", "loading", "startup"))
 
     def row(name: str, ours: float, base: float | None, ratio: float | None, bar: float | None) -> None:
         fmt = (lambda v: "" if v is None else f"{v:,.0f}") if ours > 100 else (lambda v: f"{v:.2f}")
         verdict = "" if bar is None or ratio is None else f"{'ok' if ratio >= bar else 'MISSED'} (>= {bar})"
         table.add_row(name, fmt(ours), fmt(base) if base else "", f"{ratio:.3f}" if ratio else "", verdict)
 
-    for clock in ("cpu", "wall"):
+    for clock in ("cpu", "wall") if t else ():
         row(f"1 training samples/s, B={t['batch_size']} ({clock} time)", t[f"template_samples_per_s_{clock}"],
             t[f"raw_samples_per_s_{clock}"], t[f"template_vs_raw_{clock}"], BARS["training"] if clock == "cpu" else None)  # fmt: skip
         row(f"  Lightning loop alone ({clock} time)", t[f"lightning_bare_samples_per_s_{clock}"],
             t[f"raw_samples_per_s_{clock}"], t[f"lightning_bare_vs_raw_{clock}"], None)  # fmt: skip
-    row("2 metric updates/s, B=256 C=47 K=3", m["template_updates_per_s"], m["wrapper_updates_per_s"],
-        m["speedup"], BARS["metric"])  # fmt: skip
-    row("3 loading samples/s, B=256", d["template_samples_per_s"], d["slicing_samples_per_s"],
-        d["template_vs_slicing"], BARS["loading"])  # fmt: skip
-    row("  TensorDataset + DataLoader", d["tensordataset_samples_per_s"], d["slicing_samples_per_s"],
-        d["tensordataset_vs_slicing"], None)  # fmt: skip
-    row("4 s from `python train.py` to first step", s["first_step_s"], None, None, None)
-    row("  default run: peak RSS MiB", s["default_run_peak_rss_mib"], None, None, None)
-    row("  default run: total s", s["default_run_total_s"], None, None, None)
-    if isinstance(results["cuda"], dict):
+    if m:
+        row("2 metric updates/s, B=256 C=47 K=3", m["template_updates_per_s"], m["wrapper_updates_per_s"],
+            m["speedup"], BARS["metric"])  # fmt: skip
+    if d:
+        row("3 loading samples/s, B=256", d["template_samples_per_s"], d["slicing_samples_per_s"],
+            d["template_vs_slicing"], BARS["loading"])  # fmt: skip
+        row("  TensorDataset + DataLoader", d["tensordataset_samples_per_s"], d["slicing_samples_per_s"],
+            d["tensordataset_vs_slicing"], None)  # fmt: skip
+    if s:
+        row("4 s from `python train.py` to first step", s["first_step_s"], None, None, None)
+        row("  default run: peak RSS MiB", s["default_run_peak_rss_mib"], None, None, None)
+        row("  default run: total s", s["default_run_total_s"], None, None, None)
+    if isinstance(results.get("cuda"), dict):
         for name, c in results["cuda"].items():
             row(f"5 CUDA {name} samples/s, B={c['batch_size']}", c["template_samples_per_s_wall"],
                 c["raw_samples_per_s_wall"], c["template_vs_raw_wall"], None)  # fmt: skip
-    else:
+    elif "cuda" in results:
         table.add_row(f"5 CUDA: {results['cuda']}", "", "", "", "")
     return table
 
@@ -140,6 +149,9 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--json", type=Path, default=Path("benchmark.json"), help="where to write results")
     parser.add_argument("--quick", action="store_true", help="smaller data and runs: a smoke test")
+    parser.add_argument(
+        "--sections", default=",".join(SECTIONS), help=f"comma-separated subset of {','.join(SECTIONS)}"
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
