@@ -23,7 +23,9 @@ NET = {"class_path": "multiout.models.mlp.MLP", "hidden_sizes": [256, 256], "nor
 
 
 def _fit(precision: str, compile: bool, tmp_path) -> tuple[L.Trainer, MultiOutputClassifier]:
-    model = MultiOutputClassifier(**SHAPES, net=NET, optimizer={"name": "AdamW", "lr": 0.003}, compile=compile)
+    model = MultiOutputClassifier(
+        **SHAPES, net=NET, optimizer={"name": "AdamW", "lr": 0.003}, compile=compile
+    )
     trainer = L.Trainer(
         accelerator="gpu", devices=1, precision=precision, max_epochs=2, logger=False,
         enable_checkpointing=False, enable_progress_bar=False, default_root_dir=tmp_path,
@@ -43,7 +45,9 @@ def test_precisions_train_on_gpu(precision, tmp_path):
 def test_compiled_gpu_checkpoint_loads_uncompiled(tmp_path):
     trainer, model = _fit("32-true", compile=True, tmp_path=tmp_path)
     trainer.save_checkpoint(tmp_path / "compiled.ckpt")
-    plain = MultiOutputClassifier.load_from_checkpoint(tmp_path / "compiled.ckpt", compile=False).cuda().eval()
+    plain = (
+        MultiOutputClassifier.load_from_checkpoint(tmp_path / "compiled.ckpt", compile=False).cuda().eval()
+    )
     x = torch.randn(8, SHAPES["num_features"], device="cuda")
     with torch.no_grad():
         torch.testing.assert_close(plain(x), model.eval()(x), rtol=1e-4, atol=1e-4)
