@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import platform
 import tempfile
 import warnings
@@ -76,7 +77,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "python": platform.python_version(),
             "torch": torch.__version__,
             "lightning": lightning.__version__,
-            "cpu_count": torch.get_num_threads() if args.threads is None else args.threads,
+            "cpu_count": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "load_average_1min": os.getloadavg()[0],
             "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
         },
         "rounds": args.rounds,
