@@ -112,6 +112,8 @@ class MultiOutputClassifier(L.LightningModule):
 
     def _logs_this_step(self) -> bool:
         """Whether Lightning hands this step's logged values to the loggers."""
+        if self._trainer is None:  # a step called by hand, outside a Trainer: no loggers
+            return False
         every = self.trainer.log_every_n_steps
         return bool(self.trainer.fast_dev_run) or (every > 0 and (self.global_step + 1) % every == 0)
 
