@@ -54,3 +54,17 @@ def test_bf16_mixed_trains_on_cpu(tmp_path):
     trainer.fit(model, datamodule=data)
     assert trainer.precision == "bf16-mixed"
     assert trainer.callback_metrics["train/loss_step"].isfinite()
+
+
+def test_slurm_launcher_takes_nodes_and_tasks_from_the_trainer():
+    pytest.importorskip(
+        "hydra_plugins.hydra_submitit_launcher", reason="optional extra: pip install -e '.[slurm]'"
+    )
+    with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base="1.3"):
+        cfg = compose(
+            "train",
+            overrides=["hydra/launcher=slurm", "trainer=ddp", "trainer.devices=4", "trainer.num_nodes=2"],
+            return_hydra_config=True,
+        )
+    launcher = cfg.hydra.launcher
+    assert (launcher.nodes, launcher.tasks_per_node, launcher.gpus_per_node) == (2, 4, 4)
