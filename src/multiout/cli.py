@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from multiout.building import build, build_model, build_trainer
 from multiout.callbacks.non_finite_loss import NonFiniteLossError
 from multiout.callbacks.prediction_writer import PredictionCSVWriter
+from multiout.distributed import distributed_job
 from multiout.errors import InputError
 from multiout.outputs import write_json_atomic
 from multiout.resolvers import register_resolvers
@@ -100,13 +101,13 @@ def _report(trainer: L.Trainer, output_dir: str, metrics: dict[str, Any]) -> Non
 
 def run_train(cfg: DictConfig) -> float | None:
     """`python train.py`: build data, model, callbacks, loggers and trainer; fit; test."""
-    with exit_on_input_error(), exit_on_training_fault(cfg.paths.output_dir):
+    with exit_on_input_error(), exit_on_training_fault(cfg.paths.output_dir), distributed_job(cfg) as job:
         ckpt_path = starting_checkpoint(cfg)
         L.seed_everything(cfg.seed, workers=True)
         datamodule = build(cfg.data)
         print_start(cfg, datamodule, cfg.paths.output_dir)
         model = build_model(cfg.model, datamodule)
-        trainer = build_trainer(cfg)
+        trainer = job.track(build_trainer(cfg))
         run_info = {"seed": cfg.seed, "tags": _tags(cfg)}
         _log_run_info(trainer, run_info)
         metrics = train(trainer, model, datamodule, ckpt_path=ckpt_path, fit=cfg.train, test=cfg.test)
@@ -118,7 +119,7 @@ def run_train(cfg: DictConfig) -> float | None:
 
 def run_evaluate(cfg: DictConfig) -> None:
     """`python evaluate.py ckpt_path=...`: test a checkpoint and write its metrics."""
-    with exit_on_input_error():
+    with exit_on_input_error(), distributed_job(cfg) as job:
         ckpt_path = existing_checkpoint(cfg.ckpt_path)
         model = load_model(cfg.model._target_, ckpt_path)
         datamodule = data_for_checkpoint(cfg.data, model, ckpt_path)
@@ -126,7 +127,7 @@ def run_evaluate(cfg: DictConfig) -> None:
             datamodule, model, ckpt_path, ("num_features", "num_channels", "num_classes")
         )
         print_start(cfg, datamodule, cfg.paths.output_dir)
-        trainer = build_trainer(cfg)
+        trainer = job.track(build_trainer(cfg))
         run_info = {"tags": _tags(cfg)}
         _log_run_info(trainer, run_info)
         metrics = {**evaluate(trainer, model, datamodule, ckpt_path), **run_info}

@@ -47,18 +47,21 @@ class PerChannelConfusionMatrix(Metric):
         )
 
     def update(self, preds: Tensor, target: Tensor) -> None:
-        if preds.is_floating_point():
-            # max(dim=1).indices, not argmax(dim=1): same result, far faster on CPU for [B, K, C].
-            preds = preds.max(dim=1).indices
+        # Logits: max(dim=1).indices, not argmax(dim=1), same result and far faster on CPU for
+        # [B, K, C]. Class ids: a copy, since the flat index below is built on it in place.
+        preds = preds.max(dim=1).indices if preds.is_floating_point() else preds.to(torch.long, copy=True)
         if preds.shape != target.shape or target.ndim != 2 or target.shape[1] != self.num_channels:
             raise ValueError(
                 f"expected preds and target of shape [B, {self.num_channels}], "
                 f"got {tuple(preds.shape)} and {tuple(target.shape)}"
             )
         k = self.num_classes
-        flat = self._channel_offset + target * k + preds
-        keep = target != self.ignore_index
-        counts = torch.bincount(flat[keep], minlength=self.num_channels * k * k)
+        cells = self.num_channels * k * k
+        # Flat cell index channel * K * K + true * K + predicted, built in place.
+        flat = preds.add_(target, alpha=k).add_(self._channel_offset)
+        # Ignored targets go to one extra bin that is dropped: cheaper than a boolean mask.
+        flat.masked_fill_(target == self.ignore_index, cells)
+        counts = torch.bincount(flat.reshape(-1), minlength=cells + 1)[:cells]
         self.confmat += counts.view(self.num_channels, k, k)
 
     def compute(self) -> Tensor:

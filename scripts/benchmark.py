@@ -1,0 +1,172 @@
+"""The template against hand-written baselines, measured in one run on this machine.
+
+    python scripts/benchmark.py [--rounds 5] [--threads 1] [--json benchmark.json] [--quick]
+
+Sections: 1 training throughput (Trainer.fit vs a raw PyTorch loop), 2 per-channel metric
+update (vs MultioutputWrapper), 3 data loading (vs slicing a shuffled tensor), 4 start-up
+time and peak memory of `python train.py`, 5 the same training comparison on CUDA (skipped
+without a GPU). Candidates run interleaved and ratios are medians of per-round ratios, so
+read the ratios; absolute numbers depend on the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import lightning
+import torch
+from rich.console import Console
+from rich.table import Table
+
+from multiout.benchmarks.loading import data_loading
+from multiout.benchmarks.metric import metric_update
+from multiout.benchmarks.startup import startup
+from multiout.benchmarks.timing import interleaved, median, median_ratio
+from multiout.benchmarks.training import (
+    BENCH_OVERRIDES,
+    compose_train_config,
+    raw_loop_samples_per_s,
+    template_samples_per_s,
+)
+
+SECTIONS = ("training", "metric", "loading", "startup", "cuda")
+BARS = {"training": 0.90, "metric": 30.0, "loading": 0.8}
+# Batch size and data for the GPU comparison: enough work per step to keep a GPU busy.
+CUDA_OVERRIDES = ["trainer=gpu", "data.batch_size=4096", "data.num_samples=400000"]
+CUDA_SETTINGS = {
+    "fp32": ["trainer.precision=32-true"],
+    "bf16-mixed": ["trainer.precision=bf16-mixed"],
+    "bf16-mixed+compile": ["trainer.precision=bf16-mixed", "model.compile=true"],
+}
+
+
+def training(overrides: list[str], rounds: int, device: str, bare: bool) -> dict[str, Any]:
+    """Template vs raw loop (and, if `bare`, Lightning's loop alone) in samples/s."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = compose_train_config(Path(tmp), [*BENCH_OVERRIDES, "trainer.max_epochs=3", *overrides])
+        candidates = {
+            "template": lambda: template_samples_per_s(cfg),
+            "raw": lambda: raw_loop_samples_per_s(cfg, device),
+        }
+        if bare:
+            candidates["lightning_bare"] = lambda: template_samples_per_s(cfg, bare=True)
+        runs = interleaved(candidates, rounds)
+    result: dict[str, Any] = {"batch_size": cfg.data.batch_size}
+    for clock in ("cpu", "wall"):
+        if device != "cpu" and clock == "cpu":
+            continue  # GPU work is not this process's CPU time
+        rates = {name: [r[clock] for r in values] for name, values in runs.items()}
+        for name, values in rates.items():
+            result[f"{name}_samples_per_s_{clock}"] = median(values)
+            if name != "raw":
+                result[f"{name}_vs_raw_{clock}"] = median_ratio(values, rates["raw"])
+    return result
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    results: dict[str, Any] = {
+        "machine": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "lightning": lightning.__version__,
+            "cpu_count": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "load_average_1min": os.getloadavg()[0],
+            "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+        },
+        "rounds": args.rounds,
+    }
+    quick = ["data.num_samples=8000"] if args.quick else []
+    sections = set(args.sections.split(","))
+    if "training" in sections:
+        results["training"] = training(["trainer.accelerator=cpu", *quick], args.rounds, "cpu", bare=True)
+    if "metric" in sections:
+        results["metric"] = metric_update(rounds=args.rounds)
+    if "loading" in sections:
+        results["loading"] = data_loading(rounds=args.rounds)
+    if "startup" in sections:
+        results["startup"] = startup(
+            repeats=1 if args.quick else 3, full_run_overrides=("trainer.max_epochs=2",) if args.quick else ()
+        )
+    if "cuda" in sections and torch.cuda.is_available():
+        results["cuda"] = {
+            name: training([*CUDA_OVERRIDES, *extra, *quick], min(args.rounds, 3), "cuda", bare=False)
+            for name, extra in CUDA_SETTINGS.items()
+        }
+    elif "cuda" in sections:
+        results["cuda"] = "skipped: no CUDA device"
+    return results
+
+
+def report(results: dict[str, Any]) -> Table:
+    table = Table(title="multiout benchmark (ratios: median of interleaved rounds)")
+    for column in ("measurement", "template", "baseline", "ratio", "bar"):
+        table.add_column(column, justify="left" if column == "measurement" else "right")
+    t, m, d, s = (results.get(key) for key in ("training", "metric", "loading", "startup"))
+
+    def row(name: str, ours: float, base: float | None, ratio: float | None, bar: float | None) -> None:
+        fmt = (lambda v: "" if v is None else f"{v:,.0f}") if ours > 100 else (lambda v: f"{v:.2f}")
+        verdict = "" if bar is None or ratio is None else f"{'ok' if ratio >= bar else 'MISSED'} (>= {bar})"
+        table.add_row(name, fmt(ours), fmt(base) if base else "", f"{ratio:.3f}" if ratio else "", verdict)
+
+    for clock in ("cpu", "wall") if t else ():
+        row(f"1 training samples/s, B={t['batch_size']} ({clock} time)", t[f"template_samples_per_s_{clock}"],
+            t[f"raw_samples_per_s_{clock}"], t[f"template_vs_raw_{clock}"], BARS["training"] if clock == "cpu" else None)  # fmt: skip
+        row(f"  Lightning loop alone ({clock} time)", t[f"lightning_bare_samples_per_s_{clock}"],
+            t[f"raw_samples_per_s_{clock}"], t[f"lightning_bare_vs_raw_{clock}"], None)  # fmt: skip
+    if m:
+        row("2 metric updates/s, B=256 C=47 K=3", m["template_updates_per_s"], m["wrapper_updates_per_s"],
+            m["speedup"], BARS["metric"])  # fmt: skip
+    if d:
+        row("3 loading samples/s, B=256", d["template_samples_per_s"], d["slicing_samples_per_s"],
+            d["template_vs_slicing"], BARS["loading"])  # fmt: skip
+        row("  TensorDataset + DataLoader", d["tensordataset_samples_per_s"], d["slicing_samples_per_s"],
+            d["tensordataset_vs_slicing"], None)  # fmt: skip
+    if s:
+        row("4 s from `python train.py` to first step", s["first_step_s"], None, None, None)
+        row("  default run: peak RSS MiB", s["default_run_peak_rss_mib"], None, None, None)
+        row("  default run: total s", s["default_run_total_s"], None, None, None)
+    if isinstance(results.get("cuda"), dict):
+        for name, c in results["cuda"].items():
+            row(f"5 CUDA {name} samples/s, B={c['batch_size']}", c["template_samples_per_s_wall"],
+                c["raw_samples_per_s_wall"], c["template_vs_raw_wall"], None)  # fmt: skip
+    elif "cuda" in results:
+        table.add_row(f"5 CUDA: {results['cuda']}", "", "", "", "")
+    return table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved repeats per comparison")
+    parser.add_argument(
+        "--threads", type=int, default=1,
+        help="torch CPU threads; 1 keeps CPU-time measurements meaningful on a shared machine",
+    )  # fmt: skip
+    parser.add_argument("--json", type=Path, default=Path("benchmark.json"), help="where to write results")
+    parser.add_argument("--quick", action="store_true", help="smaller data and runs: a smoke test")
+    parser.add_argument(
+        "--sections", default=",".join(SECTIONS), help=f"comma-separated subset of {','.join(SECTIONS)}"
+    )
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    for name in ("lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module="lightning")  # per-run tips and notices, not results
+    results = run(args)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=2) + "\n")
+    Console(width=120).print(report(results))
+    print(f"results written to {args.json}")
+
+
+if __name__ == "__main__":
+    main()

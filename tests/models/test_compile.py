@@ -1,0 +1,73 @@
+"""`model.compile=true`: checkpoints move freely between compiled and uncompiled models."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+
+from multiout.data.synthetic import SyntheticDataModule
+from multiout.models.classifier import MultiOutputClassifier
+
+# Inductor on CPU generates C++ and needs a compiler for it.
+pytestmark = pytest.mark.skipif(
+    not (torch._dynamo.is_dynamo_supported() and (shutil.which("c++") or shutil.which("g++"))),
+    reason="torch.compile needs dynamo support and a C++ compiler on this machine",
+)
+
+SHAPES = {"num_features": 8, "num_channels": 5, "num_classes": 3}
+
+
+def _model(compile: bool) -> MultiOutputClassifier:
+    net = {"class_path": "multiout.models.mlp.MLP", "hidden_sizes": [16], "norm": "layer"}
+    return MultiOutputClassifier(**SHAPES, net=net, optimizer={"name": "AdamW", "lr": 0.01}, compile=compile)
+
+
+def _train_and_save(model: MultiOutputClassifier, path: Path) -> None:
+    """Two training steps (through the compiled forward, if compiled), then a checkpoint."""
+    data = SyntheticDataModule(num_samples=200, batch_size=32, **SHAPES)
+    trainer = L.Trainer(
+        accelerator="cpu", max_epochs=1, limit_train_batches=2, limit_val_batches=0, logger=False,
+        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+    )  # fmt: skip
+    trainer.fit(model, datamodule=data)
+    trainer.save_checkpoint(path)
+
+
+def _assert_same_weights(a: MultiOutputClassifier, b: MultiOutputClassifier) -> None:
+    state_a, state_b = a.state_dict(), b.state_dict()
+    assert state_a.keys() == state_b.keys()
+    assert all(torch.equal(state_a[key], state_b[key]) for key in state_a)
+
+
+def test_compiled_checkpoint_loads_uncompiled_and_back(tmp_path):
+    compiled = _model(compile=True)
+    _train_and_save(compiled, tmp_path / "compiled.ckpt")
+    assert compiled._compiled_call_impl is not None
+    assert not [key for key in compiled.state_dict() if "_orig_mod" in key]
+
+    plain = MultiOutputClassifier.load_from_checkpoint(tmp_path / "compiled.ckpt", compile=False)
+    assert plain._compiled_call_impl is None
+    _assert_same_weights(plain, compiled)
+
+    # ...and an uncompiled model's checkpoint into a model that compiles.
+    trained_plain = _model(compile=False)
+    _train_and_save(trained_plain, tmp_path / "plain.ckpt")
+    recompiled = MultiOutputClassifier.load_from_checkpoint(tmp_path / "plain.ckpt", compile=True)
+    assert recompiled._compiled_call_impl is not None
+    _assert_same_weights(recompiled, trained_plain)
+
+
+def test_weights_saved_under_a_torch_compile_wrapper_load(tmp_path):
+    """`torch.compile(module)` wraps it and saves keys as `trunk._orig_mod.0.weight`: accepted."""
+    model = _model(compile=False)
+    _train_and_save(model, tmp_path / "plain.ckpt")
+    checkpoint = torch.load(tmp_path / "plain.ckpt", weights_only=True)
+    checkpoint["state_dict"] = {
+        key.replace("trunk.", "trunk._orig_mod.", 1): value for key, value in checkpoint["state_dict"].items()
+    }
+    torch.save(checkpoint, tmp_path / "wrapped.ckpt")
+    _assert_same_weights(MultiOutputClassifier.load_from_checkpoint(tmp_path / "wrapped.ckpt"), model)
