@@ -16,6 +16,7 @@ from multiout.metrics.per_channel import (
     default_channel_names,
     per_channel_accuracy,
 )
+from multiout.metrics.running_mean import RunningMean
 from multiout.models.loss import balanced_class_weights, cell_weights, multi_output_cross_entropy
 from multiout.models.optim import build_optimizer, build_scheduler, check_scheduler, optimizer_class
 
@@ -93,8 +94,8 @@ class MultiOutputClassifier(L.LightningModule):
             {s: PerChannelConfusionMatrix(num_channels, num_classes, ignore_index) for s in EVAL_STAGES}
         )
         self.eval_loss = nn.ModuleDict({s: MeanMetric() for s in EVAL_STAGES})
-        self.train_loss = MeanMetric()
-        self.train_acc = MeanMetric()
+        self.train_loss = RunningMean()
+        self.train_acc = RunningMean()
         # Final per-stage results of the last finished epoch, for metrics.json and reports.
         self.epoch_results: dict[str, dict[str, Any]] = {}
         if compile:
@@ -130,7 +131,12 @@ class MultiOutputClassifier(L.LightningModule):
         with torch.no_grad():
             labelled = y != self.hparams.ignore_index
             num_labelled = labelled.sum()
-            acc = ((logits.max(dim=1).indices == y) & labelled).sum() / num_labelled.clamp(min=1)
+            # Right when the target's logit is the largest: the same as comparing the argmax
+            # with the target but for exact ties, and several times faster on CPU than the
+            # indices of `max` over the class dimension.
+            target_logit = logits.gather(1, y.clamp(min=0).unsqueeze(1)).squeeze(1)
+            correct = (target_logit >= logits.amax(dim=1)) & labelled
+            acc = correct.sum() / num_labelled.clamp(min=1)
             # Epoch values: exact over all batches and processes, weighted by labelled cells.
             self.train_loss.update(loss.detach(), num_labelled)
             self.train_acc.update(acc, num_labelled)
