@@ -28,7 +28,8 @@ class IndexedTensors(Dataset):
         return len(self.tensors[0])
 
     def __getitem__(self, index: Tensor) -> tuple[Tensor, ...]:
-        return tuple(t[index] for t in self.tensors)
+        # index_select: the same rows as `t[index]`, about 3x faster on CPU for a batch.
+        return tuple(t.index_select(0, index) for t in self.tensors)
 
     def __getitems__(self, indices: list[int]) -> tuple[Tensor, ...]:
         """Called by a DataLoader with `batch_size` set: still one indexing call per batch."""
@@ -112,6 +113,34 @@ def sequential_loader(dataset: IndexedTensors, batch_size: int) -> DataLoader:
     return DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=_as_is)
 
 
+class InMemoryBatches:
+    """Batches straight from in-memory tensors, in the sampler's order, in this process.
+
+    What a DataLoader without workers does, minus its per-batch bookkeeping (fetcher, collate,
+    profiler records), which costs about as much as gathering a batch of rows itself. Lightning
+    takes any sized iterable as a loader and calls `sampler.set_epoch` through `.sampler`.
+    """
+
+    batch_sampler = None  # read by Lightning's checks, as on a DataLoader that has a sampler
+
+    def __init__(self, dataset: IndexedTensors, sampler: ShardedBatchSampler, pin_memory: bool) -> None:
+        self.dataset = dataset
+        self.sampler = sampler
+        self.pin_memory = pin_memory
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
+        for index in self.sampler:
+            batch = self.dataset[index]
+            yield tuple(t.pin_memory() for t in batch) if self.pin_memory else batch
+
+
+# What the data modules hand to Lightning: any sized iterable of batches will do.
+Batches = InMemoryBatches | DataLoader
+
+
 def batch_loader(
     dataset: IndexedTensors,
     batch_size: int,
@@ -121,9 +150,11 @@ def batch_loader(
     world_size: int = 1,
     num_workers: int = 0,
     pin_memory: bool = False,
-) -> DataLoader:
-    """A DataLoader whose every item is already a whole batch."""
+) -> Batches:
+    """An iterable of whole batches: in this process, or from `num_workers` worker processes."""
     sampler = ShardedBatchSampler(len(dataset), batch_size, shuffle, seed, rank, world_size)
+    if num_workers == 0:
+        return InMemoryBatches(dataset, sampler, pin_memory)
     return DataLoader(
         dataset,
         sampler=sampler,

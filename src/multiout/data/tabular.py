@@ -13,8 +13,8 @@ import numpy as np
 import pyarrow as pa
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader
 
+from multiout.data.batching import Batches
 from multiout.data.columns import Columns, resolve_columns
 from multiout.data.splits import SPLITS, split_indices, split_sizes
 from multiout.data.table import Table, numeric_labels, read_table
@@ -124,10 +124,10 @@ class TabularDataModule(TensorDataModule):
                     f"leave data.{key} null"
                 )
 
-    def predict_dataloader(self) -> DataLoader:
+    def predict_dataloader(self) -> Batches:
         return self._loader("predict", shuffle=False)
 
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+    def _loader(self, split: str, shuffle: bool) -> Batches:
         if split not in self.splits:
             key = "data.predict_path" if split == "predict" else f"data.path or data.{split}_path"
             raise InputError(f"data: no {split} split; set {key}")

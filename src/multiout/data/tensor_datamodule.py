@@ -7,9 +7,14 @@ import logging
 import lightning as L
 from lightning.pytorch.accelerators import CUDAAccelerator
 from torch import Tensor
-from torch.utils.data import DataLoader
 
-from multiout.data.batching import IndexedTensors, ShardedBatchSampler, batch_loader, sequential_loader
+from multiout.data.batching import (
+    Batches,
+    IndexedTensors,
+    ShardedBatchSampler,
+    batch_loader,
+    sequential_loader,
+)
 from multiout.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -35,7 +40,7 @@ class TensorDataModule(L.LightningDataModule):
         self._train_sampler: ShardedBatchSampler | None = None
         self._train_sampler_state: dict[str, int] | None = None
 
-    def train_dataloader(self) -> DataLoader:
+    def train_dataloader(self) -> Batches:
         loader = self._loader("train", shuffle=True)
         self._train_sampler = loader.sampler
         if self._train_sampler_state is not None:
@@ -60,13 +65,13 @@ class TensorDataModule(L.LightningDataModule):
             else:
                 self._train_sampler_state = state["train_sampler"]
 
-    def val_dataloader(self) -> DataLoader:
+    def val_dataloader(self) -> Batches:
         return self._loader("val", shuffle=False)
 
-    def test_dataloader(self) -> DataLoader:
+    def test_dataloader(self) -> Batches:
         return self._loader("test", shuffle=False)
 
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+    def _loader(self, split: str, shuffle: bool) -> Batches:
         trainer = self.trainer
         dataset = IndexedTensors(*self.splits[split])
         if trainer is not None and trainer.overfit_batches:
