@@ -13,8 +13,8 @@ import sys
 import torch
 from omegaconf import OmegaConf
 
-from multiout.cli import existing_checkpoint, exit_on_input_error, load_model
-from multiout.errors import InputError
+from multiout.checkpoints import existing_checkpoint, load_model
+from multiout.errors import InputError, exit_on_input_error
 from multiout.export import export_model, run_exported
 
 DEFAULTS = {

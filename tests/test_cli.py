@@ -2,7 +2,7 @@
 
 import pytest
 
-from multiout.cli import existing_checkpoint
+from multiout.checkpoints import existing_checkpoint
 from multiout.errors import InputError
 from tests.conftest import run_script
 

@@ -84,3 +84,31 @@ def build_trainer(cfg: DictConfig) -> L.Trainer:
         # Learning rates have nowhere to go without a logger (Lightning would refuse to start).
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
     return build(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+
+
+# Data config keys that, at evaluation and prediction, take the checkpoint's values.
+FROM_CHECKPOINT = {
+    "feature_columns": "feature_names",
+    "target_columns": "channel_names",
+    "label_values": "label_values",
+}
+
+
+def data_for_checkpoint(
+    config: DictConfig, model: L.LightningModule, ckpt_path: str
+) -> L.LightningDataModule:
+    """The data module, reading the columns and label values the checkpoint was trained on."""
+    hparams = model.hparams
+    from_ckpt = {
+        key: list(hparams[name])
+        for key, name in FROM_CHECKPOINT.items()
+        if key in config and hparams.get("feature_names") and hparams.get(name)
+    }
+    try:
+        return build(config, **from_ckpt)
+    except InputError as err:
+        if not from_ckpt:
+            raise
+        raise InputError(
+            f"{err} (columns and label values as checkpoint {ckpt_path} was trained on)"
+        ) from None

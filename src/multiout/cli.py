@@ -2,29 +2,32 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import lightning as L
-from hydra.utils import get_class
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
-from multiout.building import build, build_model, build_trainer
+from multiout.building import build, build_model, build_trainer, data_for_checkpoint
 from multiout.callbacks.non_finite_loss import NonFiniteLossError
 from multiout.callbacks.prediction_writer import PredictionCSVWriter
+from multiout.checkpoints import (
+    check_matches_checkpoint,
+    existing_checkpoint,
+    load_model,
+    starting_checkpoint,
+)
 from multiout.distributed import distributed_job
-from multiout.errors import InputError
+from multiout.errors import InputError, exit_on_input_error
 from multiout.outputs import write_json_atomic
 from multiout.resolvers import register_resolvers
-from multiout.run_dir import choose_run_dir, config_subdir, resume_checkpoint
 from multiout.startup import print_start
 from multiout.tasks.evaluate import evaluate
 from multiout.tasks.predict import predict
@@ -35,16 +38,6 @@ log = logging.getLogger(__name__)
 
 # Before Hydra composes a config that uses them.
 register_resolvers()
-
-
-@contextmanager
-def exit_on_input_error() -> Iterator[None]:
-    """A user mistake ends the program with one line on stderr and exit code 2."""
-    try:
-        yield
-    except InputError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
 
 
 @contextmanager
@@ -60,37 +53,6 @@ def exit_on_training_fault(run_dir: str) -> Iterator[None]:
         sys.exit(128 + signal.SIGTERM)
 
 
-def register_run_dir_resolvers() -> None:
-    """Config resolvers that choose the run dir; Hydra calls them before the task starts."""
-    # Cached: one process claims one new dir, however often its config is resolved.
-    run_dir = exit_on_input_error()(functools.cache(choose_run_dir))
-    OmegaConf.register_new_resolver("run_dir", run_dir, use_cache=True, replace=True)
-    OmegaConf.register_new_resolver("run_config_subdir", exit_on_input_error()(config_subdir), replace=True)
-
-
-register_run_dir_resolvers()
-
-
-def existing_checkpoint(ckpt_path: str | None, key: str = "ckpt_path") -> str | None:
-    if ckpt_path is None:
-        return None
-    if not Path(ckpt_path).is_file():
-        raise InputError(f"{key}: no checkpoint file at {ckpt_path!r}")
-    return str(ckpt_path)
-
-
-def starting_checkpoint(cfg: DictConfig) -> str | None:
-    """`ckpt_path` (a new run from a checkpoint), or with `resume`, the run dir's own `last.ckpt`."""
-    ckpt_path = existing_checkpoint(cfg.get("ckpt_path"))
-    if cfg.get("resume") is None:
-        return ckpt_path
-    if ckpt_path is not None:
-        raise InputError("give ckpt_path (a new run from a checkpoint) or resume (continue a run), not both")
-    ckpt_path = resume_checkpoint(cfg.resume, cfg.paths.output_dir)
-    log.info(f"resuming from {ckpt_path}" if ckpt_path else "resume=auto: no checkpoint yet, starting afresh")
-    return ckpt_path
-
-
 def _report(trainer: L.Trainer, output_dir: str, metrics: dict[str, Any]) -> None:
     """Summary lines and `metrics.json`, from the first process only."""
     if trainer.is_global_zero:
@@ -102,7 +64,7 @@ def _report(trainer: L.Trainer, output_dir: str, metrics: dict[str, Any]) -> Non
 def run_train(cfg: DictConfig) -> float | None:
     """`python train.py`: build data, model, callbacks, loggers and trainer; fit; test."""
     with exit_on_input_error(), exit_on_training_fault(cfg.paths.output_dir), distributed_job(cfg) as job:
-        ckpt_path = starting_checkpoint(cfg)
+        ckpt_path = starting_checkpoint(cfg.get("ckpt_path"), cfg.get("resume"), cfg.paths.output_dir)
         L.seed_everything(cfg.seed, workers=True)
         datamodule = build(cfg.data)
         print_start(cfg, datamodule, cfg.paths.output_dir)
@@ -156,45 +118,6 @@ def run_predict(cfg: DictConfig) -> None:
         log.info(f"{writer.rows_written} rows of predictions written to {cfg.predictions_file}")
 
 
-# Data config keys that, at evaluation and prediction, take the checkpoint's values.
-FROM_CHECKPOINT = {
-    "feature_columns": "feature_names",
-    "target_columns": "channel_names",
-    "label_values": "label_values",
-}
-
-
-def data_for_checkpoint(
-    config: DictConfig, model: L.LightningModule, ckpt_path: str
-) -> L.LightningDataModule:
-    """The data module, reading the columns and label values the checkpoint was trained on."""
-    hparams = model.hparams
-    from_ckpt = {
-        key: list(hparams[name])
-        for key, name in FROM_CHECKPOINT.items()
-        if key in config and hparams.get("feature_names") and hparams.get(name)
-    }
-    try:
-        return build(config, **from_ckpt)
-    except InputError as err:
-        if not from_ckpt:
-            raise
-        raise InputError(
-            f"{err} (columns and label values as checkpoint {ckpt_path} was trained on)"
-        ) from None
-
-
-def check_matches_checkpoint(
-    datamodule: L.LightningDataModule, model: L.LightningModule, ckpt_path: str, keys: tuple[str, ...]
-) -> None:
-    for key in keys:
-        data_value, model_value = getattr(datamodule, key, None), model.hparams.get(key)
-        if data_value is not None and data_value != model_value:
-            raise InputError(
-                f"the data has {key}={data_value}, but checkpoint {ckpt_path} was trained with {model_value}"
-            )
-
-
 def _tags(cfg: DictConfig) -> list[str]:
     tags = cfg.get("tags")
     if tags is None:
@@ -215,12 +138,6 @@ def _finish_loggers(trainer: L.Trainer) -> None:
     for logger in trainer.loggers:
         if isinstance(logger, WandbLogger) and trainer.is_global_zero:
             logger.experiment.finish()
-
-
-def load_model(class_path: str, ckpt_path: str) -> L.LightningModule:
-    """Rebuild a model from its checkpoint alone, loading only tensors and plain values."""
-    model_class: Callable[..., L.LightningModule] = get_class(class_path)
-    return model_class.load_from_checkpoint(ckpt_path, map_location="cpu", weights_only=True)
 
 
 def _objective(metrics: dict[str, Any], name: str | None) -> float | None:

@@ -1,4 +1,8 @@
-"""The one exception type for user mistakes."""
+"""The one exception type for user mistakes, and how the entry points report it."""
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 class InputError(Exception):
@@ -8,3 +12,13 @@ class InputError(Exception):
     command-line entry points print it as one line and exit non-zero; tracebacks are kept
     for bugs.
     """
+
+
+@contextmanager
+def exit_on_input_error() -> Iterator[None]:
+    """A user mistake ends the program with one line on stderr and exit code 2."""
+    try:
+        yield
+    except InputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)

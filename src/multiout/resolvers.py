@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+
 from omegaconf import OmegaConf
+
+from multiout.errors import exit_on_input_error
+from multiout.run_dir import choose_run_dir, config_subdir
 
 
 def repeat(value: int, times: int) -> list[int]:
@@ -14,3 +19,8 @@ def repeat(value: int, times: int) -> list[int]:
 def register_resolvers() -> None:
     if not OmegaConf.has_resolver("repeat"):
         OmegaConf.register_new_resolver("repeat", repeat)
+    # The run dir is chosen by config resolvers: Hydra resolves them before the task starts.
+    # Cached: one process claims one new dir, however often its config is resolved.
+    run_dir = exit_on_input_error()(functools.cache(choose_run_dir))
+    OmegaConf.register_new_resolver("run_dir", run_dir, use_cache=True, replace=True)
+    OmegaConf.register_new_resolver("run_config_subdir", exit_on_input_error()(config_subdir), replace=True)

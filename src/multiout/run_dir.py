@@ -1,7 +1,7 @@
 """Run directories: a new one for every new run, the run's own one when it is resumed.
 
 Hydra picks the run dir from `hydra.run.dir` before any project code runs, so the choice is
-made by config resolvers (registered by `multiout.cli`, used in `conf/hydra/default.yaml`).
+made by config resolvers (registered by `multiout.resolvers`, used in `conf/hydra/default.yaml`).
 """
 
 from __future__ import annotations

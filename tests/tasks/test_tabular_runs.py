@@ -8,7 +8,8 @@ import pytest
 from omegaconf import OmegaConf
 from sklearn.metrics import accuracy_score
 
-from multiout.cli import data_for_checkpoint, load_model
+from multiout.building import data_for_checkpoint
+from multiout.checkpoints import load_model
 from multiout.errors import InputError
 from tests.conftest import REPO_ROOT, read_metrics, run_script
 
