@@ -68,3 +68,14 @@ def test_resume_reads_the_run_dirs_own_last_checkpoint(tmp_path):
     assert resume_checkpoint("auto", tmp_path / "new") is None  # a requeued job's first start
     with pytest.raises(InputError, match="continues that run in its own dir"):
         resume_checkpoint(str(run_dir), tmp_path / "elsewhere")
+
+
+@pytest.mark.parametrize("variable", ["RANK", "SLURM_PROCID"])
+def test_under_an_external_launcher_only_rank_zero_saves_the_config(tmp_path, monkeypatch, variable):
+    run_dir = make_run(tmp_path / "run")  # rank 0 has written .hydra/ already
+    monkeypatch.delenv("RANK", raising=False)
+    monkeypatch.setenv(variable, "1")
+    assert config_subdir(None, hydra_root(run_dir)) is None  # no "already holds a run" for rank 1
+    monkeypatch.setenv(variable, "0")
+    with pytest.raises(InputError, match="already holds a run"):
+        config_subdir(None, hydra_root(run_dir))

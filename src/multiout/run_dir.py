@@ -7,6 +7,7 @@ made by config resolvers (registered by `multiout.resolvers`, used in `conf/hydr
 from __future__ import annotations
 
 import itertools
+import os
 from pathlib import Path
 from typing import Any
 
@@ -59,13 +60,21 @@ def choose_run_dir(root: str, stamp: str, resume: str | None) -> str:
     return str(resume)
 
 
-def config_subdir(resume: str | None, _root_: Any) -> str:
+def launcher_rank() -> int:
+    """This process's rank under an external launcher (srun, torchrun); 0 without one."""
+    return int(os.environ.get("RANK", os.environ.get("SLURM_PROCID", "0")))
+
+
+def config_subdir(resume: str | None, _root_: Any) -> str | None:
     """`hydra.output_subdir`, resolved by Hydra after it picked the run dir but before it wrote there.
 
     A new run refuses a dir that a run has used already: that run's files stay as they are.
     A resumed run keeps the first launch's `.hydra/` and saves its own config beside it,
-    in `.hydra/resume_1/`, `.hydra/resume_2/`, ...
+    in `.hydra/resume_1/`, `.hydra/resume_2/`, ... Under srun or torchrun every process
+    starts the app on the same run dir: rank 0 saves the config, the others nothing.
     """
+    if launcher_rank() > 0:
+        return None
     run_dir = Path(_root_.hydra.runtime.output_dir)
     used = (run_dir / HYDRA_SUBDIR).is_dir()
     if not used:

@@ -50,7 +50,7 @@ def layout_lines(datamodule: Any) -> list[str]:
         f"channels: {getattr(datamodule, 'num_channels', '?')} ({shown})" if names else "",
         f"classes per channel: {getattr(datamodule, 'num_classes', '?')}",
     ]
-    values = getattr(datamodule, "class_values", None)
+    values = getattr(datamodule, "label_values", None)
     if values is not None:  # data whose labels were shifted to class ids keeps the mapping
         lines.append("class ids -> labels: " + ", ".join(f"{i} -> {v}" for i, v in enumerate(values)))
     return [line for line in lines if line]

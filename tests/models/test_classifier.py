@@ -87,3 +87,13 @@ def test_checkpoint_holds_only_plain_values_and_loads_with_weights_only(tmp_path
 def test_bad_model_config_is_a_clear_error(overrides, message):
     with pytest.raises(InputError, match=message):
         make_model(**overrides)
+
+
+def test_a_training_step_with_an_ignore_index_above_the_class_ids():
+    model = make_model(ignore_index=255)
+    target = torch.randint(0, K, (B, C))
+    target[::2, 0] = 255
+    loss = model.training_step((torch.randn(B, F_IN), target), 0)
+    assert torch.isfinite(loss)
+    labelled = target != 255
+    assert model.train_acc.weight.item() == labelled.sum().item()

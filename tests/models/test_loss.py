@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 from sklearn.utils.class_weight import compute_class_weight
@@ -48,3 +49,14 @@ def test_unit_weights_give_the_unweighted_loss():
     logits = torch.randn(B, K, C, generator=torch.Generator().manual_seed(4))
     weighted = multi_output_cross_entropy(logits, target, IGNORE, 0.1, class_weight=torch.ones(C, K))
     torch.testing.assert_close(weighted, multi_output_cross_entropy(logits, target, IGNORE, 0.1))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_a_batch_without_labels_has_zero_loss_and_finite_gradients(weighted):
+    logits = torch.randn(4, 3, 5, requires_grad=True)
+    target = torch.full((4, 5), -100)
+    class_weight = torch.rand(5, 3) + 0.5 if weighted else None
+    loss = multi_output_cross_entropy(logits, target, class_weight=class_weight)
+    loss.backward()
+    assert loss.item() == 0.0
+    assert torch.equal(logits.grad, torch.zeros_like(logits))

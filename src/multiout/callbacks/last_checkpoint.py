@@ -32,12 +32,16 @@ class LastCheckpoint(Callback):
         self.path = Path(dirpath) / "last.ckpt"
         self.every_n_train_steps = every_n_train_steps
         self.on_sigterm = on_sigterm
+        self._saved_step = -1
 
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        every = self.every_n_train_steps
-        if every and trainer.global_step % every == 0 and not trainer.fast_dev_run:
+        every, step = self.every_n_train_steps, trainer.global_step
+        # Once per optimizer step: under gradient accumulation several batches end at the same
+        # step, and a save between them would lose the gradients accumulated so far.
+        if every and step and step % every == 0 and step != self._saved_step and not trainer.fast_dev_run:
+            self._saved_step = step
             trainer.save_checkpoint(self.path)
 
     def on_exception(

@@ -134,11 +134,13 @@ class MultiOutputClassifier(L.LightningModule):
             # Right when the target's logit is the largest: the same as comparing the argmax
             # with the target but for exact ties, and several times faster on CPU than the
             # indices of `max` over the class dimension.
-            target_logit = logits.gather(1, y.clamp(min=0).unsqueeze(1)).squeeze(1)
+            target_logit = logits.gather(1, y.where(labelled, 0).unsqueeze(1)).squeeze(1)
             correct = (target_logit >= logits.amax(dim=1)) & labelled
             acc = correct.sum() / num_labelled.clamp(min=1)
             # Epoch values: exact over all batches and processes, weighted by labelled cells.
-            self.train_loss.update(loss.detach(), num_labelled)
+            # A non-finite loss (skipped by `non_finite_loss.action=skip`) stays out of the mean.
+            finite = torch.isfinite(loss)
+            self.train_loss.update(torch.where(finite, loss.detach(), 0.0), num_labelled * finite)
             self.train_acc.update(acc, num_labelled)
         # Step values only on the steps whose values reach the loggers: each `self.log` call
         # costs Lightning ~0.5 ms on CPU (it moves its result record to the device), a tenth
@@ -191,8 +193,8 @@ class MultiOutputClassifier(L.LightningModule):
         loss = self.eval_loss[stage].compute()
         acc = per_channel_accuracy(confmat)
         mean_acc = acc.nanmean()  # channels without labels are NaN and left out
-        # The values are already global. `max` over processes returns them bit for bit (a mean
-        # need not), and declaring them synced keeps Lightning from asking for a sync.
+        # The values are already global, but Lightning wants epoch-level logs synced under DDP
+        # (it warns otherwise). `max` over equal values returns them bit for bit; a mean need not.
         synced = {"sync_dist": True, "reduce_fx": "max"}
         self.log(f"{stage}/loss", loss.float(), **synced)
         self.log(f"{stage}/acc", mean_acc.float(), prog_bar=True, **synced)

@@ -22,12 +22,17 @@ def multi_output_cross_entropy(
     and the mean is weighted: for one channel, what `cross_entropy(weight=...)` computes.
     """
     if class_weight is None:
-        return F.cross_entropy(logits, target, ignore_index=ignore_index, label_smoothing=label_smoothing)
+        # The mean that reduction="mean" takes, except that a batch without any label gives 0
+        # (and zero gradients) instead of 0/0 = NaN, which would stop a run on valid data.
+        total = F.cross_entropy(
+            logits, target, ignore_index=ignore_index, label_smoothing=label_smoothing, reduction="sum"
+        )
+        return total / (target != ignore_index).sum().clamp(min=1)
     per_cell = F.cross_entropy(
         logits, target, ignore_index=ignore_index, label_smoothing=label_smoothing, reduction="none"
     )
     weight = cell_weights(target, class_weight, ignore_index)
-    return (per_cell * weight).sum() / weight.sum()
+    return (per_cell * weight).sum() / weight.sum().clamp(min=torch.finfo(weight.dtype).tiny)
 
 
 def cell_weights(target: Tensor, class_weight: Tensor, ignore_index: int = -100) -> Tensor:
