@@ -91,6 +91,7 @@ FROM_CHECKPOINT = {
     "feature_columns": "feature_names",
     "target_columns": "channel_names",
     "label_values": "label_values",
+    "ignore_index": "ignore_index",
 }
 
 
@@ -100,9 +101,9 @@ def data_for_checkpoint(
     """The data module, reading the columns and label values the checkpoint was trained on."""
     hparams = model.hparams
     from_ckpt = {
-        key: list(hparams[name])
+        key: list(value) if isinstance(value, list | tuple) else value
         for key, name in FROM_CHECKPOINT.items()
-        if key in config and hparams.get("feature_names") and hparams.get(name)
+        if key in config and hparams.get("feature_names") and (value := hparams.get(name)) is not None
     }
     try:
         return build(config, **from_ckpt)

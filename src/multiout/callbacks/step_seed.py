@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import lightning as L
-import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback
+
+from multiout.data.batching import derived_seed
 
 
 def step_seed(seed: int, epoch: int, batch: int, rank: int) -> int:
     """A seed that depends only on (seed, epoch, batch index in the epoch, process rank)."""
-    state = np.random.SeedSequence([seed, epoch, batch, rank]).generate_state(2, dtype=np.uint64)[0]
-    return int(state) & (2**63 - 1)
+    return derived_seed(seed, epoch, batch, rank)
 
 
 class StepSeed(Callback):

@@ -36,10 +36,15 @@ class IndexedTensors(Dataset):
         return self[torch.as_tensor(indices)]
 
 
+def derived_seed(*keys: int) -> int:
+    """A 63-bit seed that depends only on `keys`, well mixed even for neighbouring keys."""
+    state = np.random.SeedSequence(list(keys)).generate_state(2, dtype=np.uint64)[0]
+    return int(state) & (2**63 - 1)
+
+
 def epoch_generator(seed: int, epoch: int) -> torch.Generator:
     """A generator that depends only on (seed, epoch), so a resumed run shuffles alike."""
-    state = np.random.SeedSequence([seed, epoch]).generate_state(2, dtype=np.uint64)[0]
-    return torch.Generator().manual_seed(int(state) & (2**63 - 1))
+    return torch.Generator().manual_seed(derived_seed(seed, epoch))
 
 
 class ShardedBatchSampler(Sampler[Tensor]):

@@ -92,8 +92,3 @@ def per_channel_macro_f1(confmat: Tensor) -> Tensor:
     denom = confmat.sum(dim=2).double() + confmat.sum(dim=1).double()  # 2TP + FP + FN
     f1 = torch.where(denom > 0, 2 * tp / denom, torch.nan)
     return f1.nanmean(dim=1)
-
-
-def mean_over_channels(values: Tensor) -> float:
-    """Mean over channels that have labels (NaN entries are channels without any)."""
-    return values.nanmean().item()

@@ -111,7 +111,13 @@ class MultiOutputClassifier(L.LightningModule):
 
     def setup(self, stage: str) -> None:
         if stage == "fit" and self.hparams.class_weights == "balanced":
-            targets = self.trainer.datamodule.splits["train"][1]
+            splits = getattr(self.trainer.datamodule, "splits", None)
+            if not splits or "train" not in splits:
+                raise InputError(
+                    "model.class_weights=balanced counts the training labels, which needs a data "
+                    "module with in-memory splits (data.splits['train'] = (x, y)); set it to null"
+                )
+            targets = splits["train"][1]
             weights = balanced_class_weights(targets, self.num_classes, self.hparams.ignore_index)
             self.class_weight.copy_(weights)
 
