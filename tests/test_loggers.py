@@ -12,7 +12,7 @@ from multiout.building import build_trainer
 from multiout.errors import InputError
 from tests.conftest import REPO_ROOT, SMALL_DATA
 
-# csv and tensorboard come with the dev install; mlflow and wandb are optional extras.
+# All four come with the dev install; for users mlflow and wandb are optional extras.
 OPTIONAL = {"mlflow": "mlflow", "wandb": "wandb"}
 
 
