@@ -9,7 +9,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from multiout.building import build, build_group
+from multiout.building import build, build_group, build_trainer
 from multiout.cli import run_train
 from tests.conftest import REPO_ROOT
 
@@ -69,9 +69,15 @@ def test_fast_dev_run_of_the_composed_config(tmp_path, extra):
 def test_overfitting_a_few_batches_reaches_full_accuracy(tmp_path):
     cfg = compose_train(
         "debug=overfit", "trainer.max_epochs=150", "trainer.enable_progress_bar=false", "logger=none",
-        "callbacks=none", "data.num_samples=2000", "data.batch_size=32", output_dir=tmp_path,
+        "callbacks.rich_progress_bar=null", "data.num_samples=2000", "data.batch_size=32", output_dir=tmp_path,
     )  # fmt: skip
     datamodule, model = build(cfg.data), build(cfg.model)
-    trainer = build(cfg.trainer, logger=False, enable_checkpointing=False)
+    trainer = build_trainer(cfg)  # with the default callbacks: checkpoints are saved as usual
     trainer.fit(model, datamodule=datamodule)
     assert trainer.callback_metrics["train/acc_epoch"] >= 0.99
+    assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_fast_dev_run_saves_no_checkpoint(tmp_path):
+    run_train(compose_train("debug=fdr", "data.num_samples=1000", output_dir=tmp_path))
+    assert not list(tmp_path.rglob("*.ckpt"))

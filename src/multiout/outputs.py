@@ -25,6 +25,9 @@ def write_json_atomic(path: str | os.PathLike, data: dict[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     safe = {key: _json_safe(value) for key, value in data.items()}
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it owner-only; give it a plain file's mode
     try:
         with os.fdopen(fd, "w") as f:
             json.dump(safe, f, indent=2)

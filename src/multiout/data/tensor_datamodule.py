@@ -42,8 +42,10 @@ class TensorDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> Batches:
         loader = self._loader("train", shuffle=True)
-        self._train_sampler = loader.sampler
-        if self._train_sampler_state is not None:
+        # Overfitting mode uses a plain sequential loader, which has no resume bookkeeping.
+        sampler = getattr(loader, "sampler", None)
+        self._train_sampler = sampler if isinstance(sampler, ShardedBatchSampler) else None
+        if self._train_sampler is not None and self._train_sampler_state is not None:
             self._train_sampler.load_state_dict(self._train_sampler_state)
             self._train_sampler_state = None
         return loader
