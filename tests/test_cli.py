@@ -37,3 +37,14 @@ def test_existing_checkpoint(tmp_path):
     assert existing_checkpoint(None) is None
     with pytest.raises(InputError, match="ckpt_path: no checkpoint file"):
         existing_checkpoint(str(tmp_path / "b.ckpt"))
+
+
+def test_continuing_a_checkpoint_with_another_data_shape_is_one_line(run):
+    _, trained = run("train.py", "trainer.max_epochs=1", "data.num_samples=500", name="trained")
+    result, _ = run(
+        "train.py", f"ckpt_path={trained}/checkpoints/last.ckpt", "data.num_features=8", "data.num_samples=500",
+        name="mismatch", expect_ok=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "was trained with num_features=32, but this run's config gives 8" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import lightning as L
+import torch
 from hydra.utils import get_class
 
 from multiout.errors import InputError
@@ -51,4 +52,17 @@ def check_matches_checkpoint(
         if data_value is not None and data_value != model_value:
             raise InputError(
                 f"the data has {key}={data_value}, but checkpoint {ckpt_path} was trained with {model_value}"
+            )
+
+
+def check_checkpoint_fits(ckpt_path: str, model: L.LightningModule, why: str) -> None:
+    """A checkpoint to continue from must have the shapes of the model this config builds;
+    checked before Lightning loads it, so a mismatch is one clear line, not a traceback."""
+    saved = torch.load(ckpt_path, map_location="cpu", weights_only=True, mmap=True)
+    hparams = saved.get("hyper_parameters", {})
+    for key in ("num_features", "num_channels", "num_classes"):
+        if key in hparams and hparams[key] != model.hparams.get(key):
+            raise InputError(
+                f"{ckpt_path} was trained with {key}={hparams[key]}, but this run's config gives "
+                f"{model.hparams.get(key)}; {why}"
             )

@@ -19,6 +19,7 @@ from multiout.building import build, build_model, build_trainer, data_for_checkp
 from multiout.callbacks.non_finite_loss import NonFiniteLossError
 from multiout.callbacks.prediction_writer import PredictionCSVWriter
 from multiout.checkpoints import (
+    check_checkpoint_fits,
     check_matches_checkpoint,
     existing_checkpoint,
     load_model,
@@ -69,6 +70,8 @@ def run_train(cfg: DictConfig) -> float | None:
         datamodule = build(cfg.data)
         print_start(cfg, datamodule, cfg.paths.output_dir)
         model = build_model(cfg.model, datamodule)
+        if ckpt_path is not None:
+            check_checkpoint_fits(ckpt_path, model, "give the data and model overrides it was trained with")
         trainer = job.track(build_trainer(cfg))
         run_info = {"seed": cfg.seed, "tags": _tags(cfg)}
         _log_run_info(trainer, run_info)
