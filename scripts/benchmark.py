@@ -37,6 +37,7 @@ from multiout.benchmarks.training import (
     template_samples_per_s,
 )
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = ("training", "metric", "loading", "startup", "cuda")
 BARS = {"training": 0.90, "metric": 30.0, "loading": 0.8}
 # Batch size and data for the GPU comparison: enough work per step to keep a GPU busy.
@@ -51,7 +52,9 @@ CUDA_SETTINGS = {
 def training(overrides: list[str], rounds: int, device: str, bare: bool) -> dict[str, Any]:
     """Template vs raw loop (and, if `bare`, Lightning's loop alone) in samples/s."""
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = compose_train_config(Path(tmp), [*BENCH_OVERRIDES, "trainer.max_epochs=3", *overrides])
+        cfg = compose_train_config(
+            REPO_ROOT / "conf", Path(tmp), [*BENCH_OVERRIDES, "trainer.max_epochs=3", *overrides]
+        )
         candidates = {
             "template": lambda: template_samples_per_s(cfg),
             "raw": lambda: raw_loop_samples_per_s(cfg, device),
@@ -94,7 +97,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         results["loading"] = data_loading(rounds=args.rounds)
     if "startup" in sections:
         results["startup"] = startup(
-            repeats=1 if args.quick else 3, full_run_overrides=("trainer.max_epochs=2",) if args.quick else ()
+            REPO_ROOT / "train.py",
+            repeats=1 if args.quick else 3,
+            full_run_overrides=("trainer.max_epochs=2",) if args.quick else (),
         )
     if "cuda" in sections and torch.cuda.is_available():
         results["cuda"] = {

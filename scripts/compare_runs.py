@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from multiout.compare import DEFAULT_METRICS, find_runs, rich_table, summarize, write_csv
+from multiout.compare import DEFAULT_METRICS, find_runs, runs_table, summarize, write_csv
 from multiout.errors import InputError
 
 
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     console = Console(width=max(Console().width, 160))
-    console.print(rich_table(rows, config_keys, metrics))
+    console.print(runs_table(rows, config_keys, metrics))
     path = write_csv(args.csv or args.root / "compare_runs.csv", rows)
     console.print(f"written to {path}")
     return 0

@@ -33,6 +33,10 @@ def test_trainer_configs_compose(trainer):
 def test_precision_and_compile_compose(precision):
     cfg = _compose("trainer=ddp", "trainer.devices=4", f"trainer.precision={precision}", "model.compile=true")
     assert (cfg.trainer.precision, cfg.trainer.devices, cfg.model.compile) == (precision, 4, True)
+    # Built on CPU, the trainer takes the setting (Lightning runs 16-mixed as bf16-mixed there).
+    cpu = _compose("trainer=cpu", f"trainer.precision={precision}", "logger=none", "callbacks=none")
+    expected = {"16-mixed": "bf16-mixed"}.get(precision, precision)
+    assert build_trainer(cpu).precision == expected
 
 
 def test_ddp_config_runs_on_cpu_without_gpu_only_options():

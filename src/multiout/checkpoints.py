@@ -8,8 +8,8 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from hydra.utils import get_class
 
+from multiout.class_path import import_class
 from multiout.errors import InputError
 from multiout.run_dir import resume_checkpoint
 
@@ -39,7 +39,7 @@ def starting_checkpoint(ckpt_path: str | None, resume: str | None, run_dir: str)
 
 def load_model(class_path: str, ckpt_path: str) -> L.LightningModule:
     """Rebuild a model from its checkpoint alone, loading only tensors and plain values."""
-    model_class: Callable[..., L.LightningModule] = get_class(class_path)
+    model_class: Callable[..., L.LightningModule] = import_class(class_path, "model._target_")
     return model_class.load_from_checkpoint(ckpt_path, map_location="cpu", weights_only=True)
 
 

@@ -157,7 +157,7 @@ def _short(text: str) -> str:
     return f"{number:.4g}" if len(text) > 8 and not number.is_integer() else text
 
 
-def rich_table(rows: list[dict[str, Any]], config_keys: list[str], metrics: tuple[str, ...]) -> Table:
+def runs_table(rows: list[dict[str, Any]], config_keys: list[str], metrics: tuple[str, ...]) -> Table:
     table = Table(title=f"{sum(row['runs'] for row in rows)} runs, {len(rows)} configurations")
     columns = [*config_keys, "runs", *(k for k in REPLICATE_KEYS if any(k in row for row in rows))]
     for name in columns:

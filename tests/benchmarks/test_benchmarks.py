@@ -11,6 +11,7 @@ from multiout.benchmarks.training import (
     raw_loop_samples_per_s,
     template_samples_per_s,
 )
+from tests.conftest import REPO_ROOT
 
 
 def test_interleaving_rotates_the_order():
@@ -30,6 +31,6 @@ def test_metric_and_loading_comparisons_run_on_the_same_data():
 
 def test_template_and_raw_loop_train_the_same_setup(tmp_path):
     small = ["data.num_samples=400", "data.batch_size=100", "trainer.max_epochs=3", "trainer.accelerator=cpu"]
-    cfg = compose_train_config(tmp_path, [*BENCH_OVERRIDES, *small])
+    cfg = compose_train_config(REPO_ROOT / "conf", tmp_path, [*BENCH_OVERRIDES, *small])
     for rates in (template_samples_per_s(cfg, bare=True), raw_loop_samples_per_s(cfg)):
         assert set(rates) == {"wall", "cpu"} and all(v > 0 for v in rates.values())

@@ -13,7 +13,6 @@ import lightning as L
 
 from multiout.benchmarks.timing import median
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 # Start-up only: a default run cut to a few batches, no test.
 SHORT_RUN = (
     "trainer.max_epochs=1",
@@ -36,13 +35,13 @@ class FirstStepTimer(L.Callback):
             Path(self.path).write_text(repr(time.time()))
 
 
-def launch_train(*overrides: str) -> dict[str, float]:
-    """Run `python train.py <overrides>` in a fresh directory; seconds to first step, peak RSS."""
+def launch_train(train_script: Path, *overrides: str) -> dict[str, float]:
+    """Run `python <train_script> <overrides>` in a fresh directory; seconds to first step, peak RSS."""
     with tempfile.TemporaryDirectory() as tmp:
         stamp = Path(tmp) / "first_step"
         command = [
             sys.executable,
-            str(REPO_ROOT / "train.py"),
+            str(train_script),
             f"hydra.run.dir={tmp}/run",
             f"+callbacks.first_step._target_={FirstStepTimer.__module__}.FirstStepTimer",
             f"+callbacks.first_step.path={stamp}",
@@ -66,10 +65,12 @@ def launch_train(*overrides: str) -> dict[str, float]:
         }
 
 
-def startup(repeats: int = 3, full_run_overrides: tuple[str, ...] = ()) -> dict[str, float]:
+def startup(
+    train_script: Path, repeats: int = 3, full_run_overrides: tuple[str, ...] = ()
+) -> dict[str, float]:
     """Median time to the first step over short launches, and one default run's peak memory."""
-    short = [launch_train(*SHORT_RUN) for _ in range(repeats)]
-    full = launch_train(*full_run_overrides)
+    short = [launch_train(train_script, *SHORT_RUN) for _ in range(repeats)]
+    full = launch_train(train_script, *full_run_overrides)
     return {
         "first_step_s": median([r["first_step_s"] for r in short]),
         "default_run_first_step_s": full["first_step_s"],

@@ -25,7 +25,6 @@ from multiout.building import build, build_group, build_model
 from multiout.models.classifier import MultiOutputClassifier
 from multiout.models.optim import build_optimizer, build_scheduler
 
-CONF_DIR = Path(__file__).resolve().parents[3] / "conf"
 # The template's training loop as a user runs it, minus what needs a validation loop
 # (checkpointing on val/acc, early stopping) and the terminal output (progress bar, summary).
 BENCH_OVERRIDES = [
@@ -36,9 +35,9 @@ BENCH_OVERRIDES = [
 ]
 
 
-def compose_train_config(output_dir: Path, overrides: list[str]) -> DictConfig:
+def compose_train_config(conf_dir: Path, output_dir: Path, overrides: list[str]) -> DictConfig:
     """The template's `train.yaml` with `overrides`, writing into `output_dir`."""
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
         cfg = compose("train", overrides=overrides)
     with open_dict(cfg):
         cfg.paths.output_dir = str(output_dir)

@@ -22,7 +22,7 @@ def _fmt(value: float) -> str:
     return "no labels" if math.isnan(value) else f"{value:.3f}"
 
 
-def rich_table(rows: list[ChannelRow]) -> Table:
+def channel_table(rows: list[ChannelRow]) -> Table:
     table = Table(title="per-channel test results", show_edge=False, pad_edge=False)
     for name in ("channel", "acc", "majority", "acc - majority", "macro F1", "support"):
         table.add_column(name, justify="left" if name == "channel" else "right")
@@ -56,7 +56,7 @@ class PerChannelReport(Callback):
         if result is None or not trainer.is_global_zero or trainer.fast_dev_run:
             return  # fast_dev_run promises a run that writes nothing
         rows = channel_rows(result["confmat"], pl_module.channel_names)
-        Console().print(rich_table(rows))
+        Console().print(channel_table(rows))
         path = write_rows_csv(self.output_dir / "per_channel.csv", rows)
         log.info(f"per-channel results written to {path}")
         if self.figures:

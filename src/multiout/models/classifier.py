@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import lightning as L
@@ -10,6 +9,7 @@ import torch
 from torch import Tensor, nn
 from torchmetrics import MeanMetric
 
+from multiout.class_path import import_class
 from multiout.errors import InputError
 from multiout.metrics.per_channel import (
     PerChannelConfusionMatrix,
@@ -31,12 +31,7 @@ def build_trunk(config: dict[str, Any], in_features: int) -> nn.Module:
     """
     options = dict(config)
     path = str(options.pop("class_path", ""))
-    module_name, _, class_name = path.rpartition(".")
-    try:
-        trunk_class = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError, ValueError) as err:
-        raise InputError(f"model.net.class_path must be an importable class path, got {path!r}") from err
-    trunk = trunk_class(in_features=in_features, **options)
+    trunk = import_class(path, "model.net.class_path")(in_features=in_features, **options)
     if not isinstance(getattr(trunk, "out_features", None), int):
         raise InputError(f"model.net.class_path: {path} must set an integer attribute `out_features`")
     return trunk
