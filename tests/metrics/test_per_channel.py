@@ -9,6 +9,7 @@ from multiout.metrics.per_channel import (
     per_channel_accuracy,
     per_channel_macro_f1,
     per_channel_macro_recall,
+    predicted_classes,
 )
 
 B, C, K, IGNORE = 64, 7, 3, -100
@@ -75,3 +76,12 @@ def test_wrong_shapes_are_rejected():
     metric = PerChannelConfusionMatrix(C, K)
     with pytest.raises(ValueError, match=r"\[B, 7\]"):
         metric.update(torch.zeros(4, 5, dtype=torch.long), torch.zeros(4, 5, dtype=torch.long))
+
+
+@pytest.mark.parametrize("num_classes", [2, 3, 4, 5])
+def test_predicted_classes_is_numpys_argmax_ties_included(num_classes):
+    g = torch.Generator().manual_seed(num_classes)
+    # Few distinct values, so that many cells have ties for the largest logit.
+    logits = torch.randint(0, 3, (50, num_classes, 9), generator=g).float()
+    expected = logits.numpy().argmax(axis=1)  # numpy: the first maximum on ties
+    assert torch.equal(predicted_classes(logits), torch.from_numpy(expected))

@@ -18,6 +18,30 @@ def default_channel_names(num_channels: int) -> list[str]:
     return [f"ch{c:0{width}d}" for c in range(num_channels)]
 
 
+# Up to this many classes, comparing class columns beats a reduction over the class dimension.
+_COMPARE_UP_TO = 4
+
+
+def predicted_classes(logits: Tensor) -> Tensor:
+    """The class id of the largest logit `[B, C]` for logits `[B, K, C]` (first one on ties).
+
+    On a CPU, `max(dim=1)` over a class dimension of 3 between batch and channels runs a slow
+    strided reduction: for a few classes, a running comparison of the class columns (each a
+    contiguous-rowed `[B, C]` slice) gives the same ids in about half the time.
+    """
+    num_classes = logits.shape[1]
+    if logits.device.type != "cpu" or num_classes > _COMPARE_UP_TO or num_classes < 2:
+        return logits.max(dim=1).indices
+    columns = logits.unbind(1)
+    predicted = (columns[1] > columns[0]).to(torch.long)
+    best = torch.maximum(columns[0], columns[1])
+    for k in range(2, num_classes):
+        predicted = torch.where(columns[k] > best, k, predicted)
+        if k < num_classes - 1:
+            best = torch.maximum(best, columns[k])
+    return predicted
+
+
 class PerChannelConfusionMatrix(Metric):
     """Confusion counts `[C, K, K]` (rows: true class, columns: predicted class) per channel.
 
@@ -34,11 +58,10 @@ class PerChannelConfusionMatrix(Metric):
         self.num_channels = num_channels
         self.num_classes = num_classes
         self.ignore_index = ignore_index
-        self.add_state(
-            "confmat",
-            default=torch.zeros(num_channels, num_classes, num_classes, dtype=torch.long),
-            dist_reduce_fx="sum",
-        )
+        self._cells = num_channels * num_classes * num_classes
+        # The C x K x K counts, flat, plus one last bin that collects the ignored cells: one
+        # `scatter_add_` per batch counts every cell without a boolean gather.
+        self.add_state("counts", default=torch.zeros(self._cells + 1, dtype=torch.long), dist_reduce_fx="sum")
         # Flat offset of each channel's K x K block, built once rather than every batch.
         self.register_buffer(
             "_channel_offset",
@@ -47,25 +70,21 @@ class PerChannelConfusionMatrix(Metric):
         )
 
     def update(self, preds: Tensor, target: Tensor) -> None:
-        # Logits: max(dim=1).indices, not argmax(dim=1), same result and far faster on CPU for
-        # [B, K, C]. Class ids: a copy, since the flat index below is built on it in place.
-        preds = preds.max(dim=1).indices if preds.is_floating_point() else preds.to(torch.long, copy=True)
+        # Class ids: a copy, since the flat index below is built on it in place.
+        preds = predicted_classes(preds) if preds.is_floating_point() else preds.to(torch.long, copy=True)
         if preds.shape != target.shape or target.ndim != 2 or target.shape[1] != self.num_channels:
             raise ValueError(
                 f"expected preds and target of shape [B, {self.num_channels}], "
                 f"got {tuple(preds.shape)} and {tuple(target.shape)}"
             )
-        k = self.num_classes
-        cells = self.num_channels * k * k
         # Flat cell index channel * K * K + true * K + predicted, built in place.
-        flat = preds.add_(target, alpha=k).add_(self._channel_offset)
-        # Ignored targets go to one extra bin that is dropped: cheaper than a boolean mask.
-        flat.masked_fill_(target == self.ignore_index, cells)
-        counts = torch.bincount(flat.reshape(-1), minlength=cells + 1)[:cells]
-        self.confmat += counts.view(self.num_channels, k, k)
+        flat = preds.add_(target, alpha=self.num_classes).add_(self._channel_offset)
+        flat.masked_fill_(target == self.ignore_index, self._cells)
+        flat = flat.reshape(-1)
+        self.counts.scatter_add_(0, flat, torch.ones_like(flat))
 
     def compute(self) -> Tensor:
-        return self.confmat
+        return self.counts[: self._cells].view(self.num_channels, self.num_classes, self.num_classes)
 
 
 def per_channel_accuracy(confmat: Tensor) -> Tensor:
