@@ -1,7 +1,9 @@
+import itertools
+
 import pytest
 import torch
 
-from multiout.data.batching import IndexedTensors, ShardedBatchSampler, batch_loader
+from multiout.data.batching import IndexedTensors, ShardedBatchSampler, batch_loader, derived_seed
 
 
 def all_batches(num_samples, batch_size, world_size, shuffle=True, seed=0, epoch=0):
@@ -57,3 +59,14 @@ def test_loader_yields_whole_batches_of_the_right_rows():
 def test_too_few_samples_for_the_processes_is_an_error():
     with pytest.raises(ValueError, match="3 processes"):
         ShardedBatchSampler(2, 64, False, world_size=3)
+
+
+def test_derived_seeds_differ_for_neighbouring_and_reordered_keys():
+    keys = [(42, epoch, batch, rank) for epoch in range(3) for batch in range(50) for rank in range(4)]
+    seeds = [derived_seed(*k) for k in keys]
+    assert len(set(seeds)) == len(keys) and all(0 <= s < 2**63 for s in seeds)
+    assert derived_seed(1, 2) != derived_seed(2, 1) and derived_seed(0) != derived_seed(0, 0)
+    assert derived_seed(42, 1, 2, 0) == derived_seed(42, 1, 2, 0)  # a pure function of its keys
+    # Well mixed: neighbouring keys flip about half of the 63 bits.
+    flips = [bin(a ^ b).count("1") for a, b in itertools.pairwise(seeds)]
+    assert 25 < sum(flips) / len(flips) < 38
