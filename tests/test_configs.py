@@ -11,6 +11,7 @@ from omegaconf import OmegaConf
 
 from multiout.building import build, build_group, build_trainer
 from multiout.cli import run_train
+from multiout.no_profiler import NoProfiler
 from tests.conftest import REPO_ROOT
 
 CONF = str(REPO_ROOT / "conf")
@@ -81,3 +82,10 @@ def test_overfitting_a_few_batches_reaches_full_accuracy(tmp_path):
 def test_fast_dev_run_saves_no_checkpoint(tmp_path):
     run_train(compose_train("debug=fdr", "data.num_samples=1000", output_dir=tmp_path))
     assert not list(tmp_path.rglob("*.ckpt"))
+
+
+def test_default_profiler_records_nothing_and_debug_profiler_writes_a_report(tmp_path):
+    assert isinstance(build_trainer(compose_train(output_dir=tmp_path)).profiler, NoProfiler)
+    run_train(compose_train("debug=profiler", "data.num_samples=1000", "logger=none", output_dir=tmp_path))
+    report = (tmp_path / "fit-profile.txt").read_text()
+    assert "run_training_batch" in report and "[Strategy]SingleDeviceStrategy.training_step" in report
