@@ -97,3 +97,56 @@ def test_a_training_step_with_an_ignore_index_above_the_class_ids():
     assert torch.isfinite(loss)
     labelled = target != 255
     assert model.train_acc.weight.item() == labelled.sum().item()
+
+
+def test_training_steps_accumulate_exact_epoch_loss_and_accuracy():
+    torch.manual_seed(0)
+    model = make_model().eval()  # no dropout: the steps and the check below see the same logits
+    batches = []
+    for size in (B, B // 2 + 1):
+        target = torch.randint(0, K, (size, C))
+        target[::3, 2] = -100
+        batches.append((torch.randn(size, F_IN), target))
+    for i, batch in enumerate(batches):
+        model.training_step(batch, i)
+    correct = labelled = 0
+    loss_sum = 0.0
+    with torch.no_grad():
+        for x, target in batches:  # cell by cell, with argmax as the prediction
+            logits = model(x)
+            n = int((target != -100).sum())
+            loss_sum += F.cross_entropy(logits, target, ignore_index=-100).item() * n
+            labelled += n
+            for b in range(len(x)):
+                for c in range(C):
+                    if target[b, c] != -100:
+                        correct += int(logits[b, :, c].argmax() == target[b, c])
+    assert model.train_acc.compute().item() == pytest.approx(correct / labelled, abs=1e-6)
+    assert model.train_loss.compute().item() == pytest.approx(loss_sum / labelled, rel=1e-5)
+
+
+@pytest.mark.parametrize("clip", [None, 0.01])
+def test_gradient_clipping_still_applies(clip):
+    torch.manual_seed(0)
+    model = make_model(optimizer={"name": "SGD", "lr": 1.0}, scheduler=None)
+    before = torch.cat([p.detach().flatten().clone() for p in model.parameters()])
+    x, y = torch.randn(B, F_IN), torch.randint(0, K, (B, C))
+    trainer = L.Trainer(
+        max_steps=1, gradient_clip_val=clip, logger=False, enable_checkpointing=False,
+        enable_progress_bar=False, enable_model_summary=False,
+    )  # fmt: skip
+    trainer.fit(model, torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=B))
+    step = torch.cat([p.detach().flatten() for p in model.parameters()]) - before  # = -lr * gradient
+    if clip is None:
+        assert step.norm() > 0.1
+    else:
+        assert step.norm() == pytest.approx(clip, rel=1e-3)
+
+
+def test_a_batch_of_tensors_moves_as_a_tuple():
+    model = make_model()
+    batch = (torch.randn(B, F_IN), torch.randint(0, K, (B, C)))
+    moved = model.transfer_batch_to_device(batch, torch.device("cpu"), 0)
+    assert isinstance(moved, tuple) and all(a is b for a, b in zip(moved, batch, strict=True))
+    as_list = model.transfer_batch_to_device(list(batch), torch.device("cpu"), 0)
+    assert isinstance(as_list, list) and len(as_list) == 2

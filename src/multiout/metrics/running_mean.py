@@ -8,7 +8,11 @@ from torchmetrics import Metric
 
 
 class RunningMean(Metric):
-    """Weighted mean of per-batch values, exact over batches and processes (sum-synced).
+    """A sum over batches divided by a sum of weights: exact over batches and processes
+    (both sums are sum-synced).
+
+    `update(total, weight)` takes a batch's already weighted sum (say, the number of correct
+    cells) and its weight (the number of labelled cells).
 
     `torchmetrics.MeanMetric` does the same with input casting and NaN checks on every
     update; at thousands of small CPU steps those checks cost more than the step's metrics.
@@ -22,8 +26,8 @@ class RunningMean(Metric):
         self.add_state("total", default=torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state("weight", default=torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
 
-    def update(self, value: Tensor, weight: Tensor) -> None:
-        self.total += value * weight
+    def update(self, total: Tensor, weight: Tensor) -> None:
+        self.total += total
         self.weight += weight
 
     def compute(self) -> Tensor:

@@ -132,21 +132,21 @@ class MultiOutputClassifier(L.LightningModule):
         with torch.no_grad():
             labelled = y != self.hparams.ignore_index
             num_labelled = labelled.sum()
-            # Right when the target's logit is the largest: the same as comparing the argmax
-            # with the target but for exact ties, and several times faster on CPU than the
-            # indices of `max` over the class dimension.
-            target_logit = logits.gather(1, y.where(labelled, 0).unsqueeze(1)).squeeze(1)
-            correct = (target_logit >= logits.amax(dim=1)) & labelled
-            acc = correct.sum() / num_labelled.clamp(min=1)
+            # Right when the target's logit is the largest: the argmax compared with the target
+            # but for exact ties, at a fraction of the cost of `max(dim=1).indices` on CPU.
+            # Ignored targets point at class 0 for the gather and are masked out after it.
+            target_logit = logits.gather(1, y.clamp(0, self.num_classes - 1).unsqueeze(1)).squeeze(1)
+            num_correct = target_logit.ge_(logits.amax(dim=1)).logical_and_(labelled).sum()
             # Epoch values: exact over all batches and processes, weighted by labelled cells.
             # A non-finite loss (skipped by `non_finite_loss.action=skip`) stays out of the mean.
             finite = torch.isfinite(loss)
-            self.train_loss.update(torch.where(finite, loss.detach(), 0.0), num_labelled * finite)
-            self.train_acc.update(acc, num_labelled)
+            self.train_loss.update(torch.where(finite, loss, 0.0) * num_labelled, num_labelled * finite)
+            self.train_acc.update(num_correct, num_labelled)
         # Step values only on the steps whose values reach the loggers: each `self.log` call
         # costs Lightning ~0.5 ms on CPU (it moves its result record to the device), a tenth
         # of a default step. The Metric objects themselves are logged once per epoch.
         if self._logs_this_step():
+            acc = num_correct / num_labelled.clamp(min=1)
             self.log_dict({"train/loss_step": loss.detach(), "train/acc_step": acc}, prog_bar=True)
         return loss
 
@@ -210,6 +210,23 @@ class MultiOutputClassifier(L.LightningModule):
             }
         self.confusion[stage].reset()
         self.eval_loss[stage].reset()
+
+    def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
+        # The template's batches are tuples of tensors: move them as such, without Lightning's
+        # walk over arbitrary collections (tens of microseconds, every step).
+        if isinstance(batch, tuple) and all(isinstance(t, Tensor) for t in batch):
+            return tuple(t.to(device, non_blocking=True) for t in batch)
+        return super().transfer_batch_to_device(batch, device, dataloader_idx)
+
+    def configure_gradient_clipping(
+        self,
+        optimizer: Any,
+        gradient_clip_val: float | None = None,
+        gradient_clip_algorithm: str | None = None,
+    ) -> None:
+        # Lightning asks on every step; with clipping off (the default) there is nothing to do.
+        if gradient_clip_val:
+            super().configure_gradient_clipping(optimizer, gradient_clip_val, gradient_clip_algorithm)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Accept weights saved from a `torch.compile(module)` wrapper (keys with `_orig_mod.`)."""
