@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from multiout.benchmarks.loading import data_loading
 from multiout.benchmarks.metric import metric_update
 from multiout.benchmarks.timing import interleaved, median_ratio
@@ -34,3 +37,17 @@ def test_template_and_raw_loop_train_the_same_setup(tmp_path):
     cfg = compose_train_config(REPO_ROOT / "conf", tmp_path, [*BENCH_OVERRIDES, *small])
     for rates in (template_samples_per_s(cfg, bare=True), raw_loop_samples_per_s(cfg)):
         assert set(rates) == {"wall", "cpu"} and all(v > 0 for v in rates.values())
+
+
+def test_peak_memory_is_the_programs_own_not_its_launchers():
+    ballast = bytearray(2**30)  # 1 GiB in this process: a launcher's memory must not show in the child's
+    code = (
+        "from multiout.benchmarks.startup import peak_rss_mib\n"
+        "before = peak_rss_mib()\n"
+        "block = bytearray(300 * 2**20)\n"
+        "print(before, peak_rss_mib())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    before, after = map(float, out.split())
+    assert before < 900 < len(ballast) / 2**20
+    assert after - before > 250

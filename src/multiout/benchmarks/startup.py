@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
@@ -22,8 +21,27 @@ SHORT_RUN = (
 )
 
 
-class FirstStepTimer(L.Callback):
-    """Writes the wall-clock time at which the first training batch starts to `path`."""
+def peak_rss_mib() -> float:
+    """This process's peak resident memory since it started its program, in MiB.
+
+    Linux's VmHWM belongs to the program's own address space. `wait4`'s `ru_maxrss` would
+    not do: a child started with vfork counts its parent's peak before `exec`, so a default
+    run launched from the benchmark would report the benchmark's own memory.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    import resource  # Unix only; Linux has returned above
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB elsewhere
+
+
+class StartupProbe(L.Callback):
+    """Writes when the first training batch starts (wall clock) to `path`, and the peak
+    resident memory at the end of every stage to `path` + `.rss`."""
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -34,6 +52,10 @@ class FirstStepTimer(L.Callback):
         if trainer.global_step == 0 and batch_idx == 0 and trainer.is_global_zero:
             Path(self.path).write_text(repr(time.time()))
 
+    def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if trainer.is_global_zero:
+            Path(f"{self.path}.rss").write_text(repr(peak_rss_mib()))
+
 
 def launch_train(train_script: Path, *overrides: str) -> dict[str, float]:
     """Run `python <train_script> <overrides>` in a fresh directory; seconds to first step, peak RSS."""
@@ -43,25 +65,22 @@ def launch_train(train_script: Path, *overrides: str) -> dict[str, float]:
             sys.executable,
             str(train_script),
             f"hydra.run.dir={tmp}/run",
-            f"+callbacks.first_step._target_={FirstStepTimer.__module__}.FirstStepTimer",
-            f"+callbacks.first_step.path={stamp}",
+            f"+callbacks.startup_probe._target_={StartupProbe.__module__}.StartupProbe",
+            f"+callbacks.startup_probe.path={stamp}",
             *overrides,
         ]
         with open(Path(tmp) / "output.log", "w") as log:
             start = time.time()
-            proc = subprocess.Popen(command, cwd=tmp, stdout=log, stderr=subprocess.STDOUT)
-            # wait4 reports this child's own peak resident memory (in KiB on Linux).
-            _, status, usage = os.wait4(proc.pid, 0)
+            returncode = subprocess.run(command, cwd=tmp, stdout=log, stderr=subprocess.STDOUT).returncode
             seconds = time.time() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != 0:
+        if returncode != 0:
             raise RuntimeError(
                 f"{' '.join(command)} failed:\n{(Path(tmp) / 'output.log').read_text()[-3000:]}"
             )
         return {
             "first_step_s": float(stamp.read_text()) - start,
             "total_s": seconds,
-            "peak_rss_mib": usage.ru_maxrss / 1024,
+            "peak_rss_mib": float(Path(f"{stamp}.rss").read_text()),
         }
 
 
