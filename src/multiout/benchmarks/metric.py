@@ -1,4 +1,4 @@
-"""Per-channel metric update: one confusion-count `bincount` against 47 wrapped metrics."""
+"""Per-channel metric update: one confusion-count `scatter_add_` against 47 wrapped metrics."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Per-channel confusion matrices as one torchmetrics state, and what follows from them.
 
 One `[C, K, K]` count tensor holds everything: its `sum` reduction makes multi-process
-results exact (counts add up), one `bincount` per batch updates all channels at once, and
+results exact (counts add up), one `scatter_add_` per batch updates all channels at once, and
 accuracy, recall and F1 per channel are cheap functions of it.
 """
 
