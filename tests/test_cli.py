@@ -17,6 +17,7 @@ from tests.conftest import run_script
             "error: data.val_fraction=0.1 and data.test_fraction=0.0001 leave the test split empty",
         ),
         ("model.optimizer.name=Adamm", "error: model.optimizer.name must name a class in torch.optim"),
+        ("model.optimizer.name=RMSprop", "error: model.optimizer: RMSprop takes no option fused"),
     ],
 )
 def test_bad_config_value_is_one_line_and_exit_code_2(tmp_path, override, message):

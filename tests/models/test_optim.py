@@ -3,7 +3,8 @@ import math
 import pytest
 import torch
 
-from multiout.models.optim import build_optimizer, build_scheduler, warmup_cosine
+from multiout.errors import InputError
+from multiout.models.optim import build_optimizer, build_scheduler, optimizer_class, warmup_cosine
 
 
 def test_warmup_then_cosine_to_floor():
@@ -21,3 +22,27 @@ def test_optimizer_and_plateau_from_plain_dicts():
     config = build_scheduler(optimizer, {"name": "plateau", "patience": 2}, total_steps=10)
     assert config["monitor"] == "val/loss" and config["scheduler"].patience == 2
     assert build_scheduler(optimizer, None, total_steps=10) is None
+
+
+def test_an_option_the_optimizer_does_not_take_is_named_before_training():
+    with pytest.raises(
+        InputError, match=r"RMSprop takes no option fused \(drop it with ~model.optimizer.fused\)"
+    ):
+        optimizer_class({"name": "RMSprop", "lr": 0.1, "fused": True})
+    assert optimizer_class({"name": "AdamW", "lr": 0.1, "fused": True}) is torch.optim.AdamW
+
+
+def test_the_default_fused_adamw_steps_like_the_plain_one():
+    torch.manual_seed(0)
+    weights = torch.randn(64, 32)
+    grads = [torch.randn(64, 32) for _ in range(5)]
+    results = []
+    for extra in ({"fused": True}, {"foreach": False}):
+        param = torch.nn.Parameter(weights.clone())
+        optimizer = build_optimizer([param], {"name": "AdamW", "lr": 0.01, "weight_decay": 0.01, **extra})
+        for grad in grads:
+            param.grad = grad.clone()
+            optimizer.step()
+        results.append(param.detach())
+    assert torch.allclose(results[0], results[1], atol=1e-6)
+    assert not torch.equal(results[0], weights)

@@ -6,6 +6,7 @@ The module keeps these as dicts in its hyperparameters (checkpoints stay loadabl
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -21,11 +22,23 @@ SCHEDULERS = ("cosine", "plateau")
 
 
 def optimizer_class(config: dict[str, Any]) -> type[Optimizer]:
-    """The `torch.optim` class that `config["name"]` names."""
+    """The `torch.optim` class that `config["name"]` names, checked against the other keys.
+
+    Called when the model is built, so that a misspelt name or an option the class does not
+    take fails before Lightning starts, not once training is set up.
+    """
     name = config.get("name")
     found = getattr(torch.optim, str(name), None)
     if not (isinstance(found, type) and issubclass(found, Optimizer)):
         raise InputError(f"model.optimizer.name must name a class in torch.optim (e.g. AdamW), got {name!r}")
+    accepted = inspect.signature(found).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
+        unknown = sorted(set(config) - {"name"} - set(accepted))
+        if unknown:
+            raise InputError(
+                f"model.optimizer: {name} takes no option {', '.join(unknown)} "
+                f"(drop it with ~model.optimizer.{unknown[0]}); it takes {sorted(set(accepted) - {'params'})}"
+            )
     return found
 
 
