@@ -80,8 +80,8 @@ class NonFiniteLoss(Callback):
         where = f"step {trainer.global_step} (epoch {trainer.current_epoch}, batch {self._batch_idx})"
         if trainer.world_size > 1:
             where += f", process {trainer.global_rank} of {trainer.world_size}"
-        value = f"{value}" if not finite else "(on another process)"
-        message = f"non-finite training loss {value} at {where}; batch {describe_batch(self._batch)}"
+        shown = f"{value}" if not math.isfinite(value) else "(on another process)"
+        message = f"non-finite training loss {shown} at {where}; batch {describe_batch(self._batch)}"
         if self.action == "stop":
             raise NonFiniteLossError(message)
         self.skipped += 1
