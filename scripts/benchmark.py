@@ -141,6 +141,8 @@ def report(results: dict[str, Any]) -> Table:
     if d:
         row("3 loading samples/s, B=256", d["template_samples_per_s"], d["slicing_samples_per_s"],
             d["template_vs_slicing"], BARS["loading"])  # fmt: skip
+        row("  gathering each batch's rows", d["gathering_samples_per_s"], d["slicing_samples_per_s"],
+            d["gathering_vs_slicing"], None)  # fmt: skip
         row("  TensorDataset + DataLoader", d["tensordataset_samples_per_s"], d["slicing_samples_per_s"],
             d["tensordataset_vs_slicing"], None)  # fmt: skip
     if s:

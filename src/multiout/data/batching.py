@@ -113,7 +113,12 @@ class ShardedBatchSampler(Sampler[Tensor]):
     def __len__(self) -> int:
         return math.ceil(self.num_samples / (self.batch_size * self.world_size))
 
-    def __iter__(self) -> Iterator[Tensor]:
+    def remaining_batches(self) -> tuple[Tensor, ...]:
+        """This process's index batches of the epoch, after those trained on before a resume.
+
+        Starts the epoch's bookkeeping: whoever hands the batches out counts them in
+        `batches_done`, as `__iter__` does.
+        """
         if self.shuffle:
             order = torch.randperm(self.num_samples, generator=epoch_generator(self.seed, self.epoch))
         else:
@@ -121,7 +126,10 @@ class ShardedBatchSampler(Sampler[Tensor]):
         chunks = torch.tensor_split(order, len(self) * self.world_size)[self.rank :: self.world_size]
         resume, self._resume = self._resume, None
         self.batches_done = resume[1] if resume is not None and resume[0] == self.epoch else 0
-        for chunk in chunks[self.batches_done :]:
+        return chunks[self.batches_done :]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        for chunk in self.remaining_batches():
             self.batches_done += 1
             yield chunk
 
@@ -154,9 +162,12 @@ class InMemoryBatches:
         return len(self.sampler)
 
     def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
-        for index in self.sampler:
-            batch = self.dataset[index]
-            yield tuple(t.pin_memory() for t in batch) if self.pin_memory else batch
+        # One loop, no nested generators: at ~15 µs a batch, every Python call shows.
+        sampler, tensors = self.sampler, self.dataset.tensors
+        for index in sampler.remaining_batches():
+            batch = tuple([t.index_select(0, index) for t in tensors])
+            sampler.batches_done += 1
+            yield tuple([t.pin_memory() for t in batch]) if self.pin_memory else batch
 
 
 # What the data modules hand to Lightning: any sized iterable of batches will do.
