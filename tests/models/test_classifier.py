@@ -141,12 +141,3 @@ def test_gradient_clipping_still_applies(clip):
         assert step.norm() > 0.1
     else:
         assert step.norm() == pytest.approx(clip, rel=1e-3)
-
-
-def test_a_batch_of_tensors_moves_as_a_tuple():
-    model = make_model()
-    batch = (torch.randn(B, F_IN), torch.randint(0, K, (B, C)))
-    moved = model.transfer_batch_to_device(batch, torch.device("cpu"), 0)
-    assert isinstance(moved, tuple) and all(a is b for a, b in zip(moved, batch, strict=True))
-    as_list = model.transfer_batch_to_device(list(batch), torch.device("cpu"), 0)
-    assert isinstance(as_list, list) and len(as_list) == 2

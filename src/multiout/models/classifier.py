@@ -211,15 +211,6 @@ class MultiOutputClassifier(L.LightningModule):
         self.confusion[stage].reset()
         self.eval_loss[stage].reset()
 
-    def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
-        # The template's batches are tuples of tensors: move them as such, without Lightning's
-        # walk over arbitrary collections (tens of microseconds, every step).
-        if isinstance(batch, tuple) and all(isinstance(t, Tensor) for t in batch):
-            # Asynchronous copies as Lightning makes them: not to the CPU, not to Apple GPUs.
-            non_blocking = device.type not in ("cpu", "mps")
-            return tuple(t.to(device, non_blocking=non_blocking) for t in batch)
-        return super().transfer_batch_to_device(batch, device, dataloader_idx)
-
     def configure_gradient_clipping(
         self,
         optimizer: Any,

@@ -1,0 +1,38 @@
+"""The data modules' batches reach the model as they left the loader, without a warning."""
+
+from __future__ import annotations
+
+import warnings
+
+import lightning as L
+import torch
+
+from multiout.data.synthetic import SyntheticDataModule
+from multiout.data.tensor_datamodule import TensorDataModule
+from multiout.models.classifier import MultiOutputClassifier
+
+
+def test_a_batch_of_tensors_moves_as_a_tuple():
+    datamodule = TensorDataModule(batch_size=8, num_workers=0, shuffle_seed=0)
+    batch = (torch.randn(8, 3), torch.randint(0, 3, (8, 5)))
+    moved = datamodule.transfer_batch_to_device(batch, torch.device("cpu"), 0)
+    assert isinstance(moved, tuple) and all(a is b for a, b in zip(moved, batch, strict=True))
+    as_list = datamodule.transfer_batch_to_device(list(batch), torch.device("cpu"), 0)
+    assert isinstance(as_list, list) and all(a is b for a, b in zip(as_list, batch, strict=True))
+
+
+def test_training_with_a_data_module_warns_of_no_overridden_hook(tmp_path):
+    datamodule = SyntheticDataModule(num_samples=300, num_features=6, num_channels=4, batch_size=32)
+    model = MultiOutputClassifier(
+        num_features=6, num_channels=4, num_classes=3,
+        net={"class_path": "multiout.models.mlp.MLP", "hidden_sizes": [8]},
+        optimizer={"name": "AdamW", "lr": 1e-3},
+    )  # fmt: skip
+    trainer = L.Trainer(
+        fast_dev_run=True, default_root_dir=tmp_path, use_distributed_sampler=False,
+        enable_progress_bar=False, enable_model_summary=False, logger=False,
+    )  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trainer.fit(model, datamodule=datamodule)
+    assert not [w for w in caught if "You have overridden" in str(w.message)]
