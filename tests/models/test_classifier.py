@@ -125,6 +125,7 @@ def test_training_steps_accumulate_exact_epoch_loss_and_accuracy():
     assert model.train_loss.compute().item() == pytest.approx(loss_sum / labelled, rel=1e-5)
 
 
+@pytest.mark.filterwarnings("ignore:You defined a `validation_step` but have no `val_dataloader`")
 @pytest.mark.parametrize("clip", [None, 0.01])
 def test_gradient_clipping_still_applies(clip):
     torch.manual_seed(0)
