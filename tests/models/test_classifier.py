@@ -142,3 +142,19 @@ def test_gradient_clipping_still_applies(clip):
         assert step.norm() > 0.1
     else:
         assert step.norm() == pytest.approx(clip, rel=1e-3)
+
+
+def test_training_accuracy_counts_exactly_under_bf16_autocast():
+    torch.manual_seed(0)
+    model = make_model(num_channels=47).eval()  # 64 x 47 cells: counts past bf16's exact integers
+    x, target = torch.randn(64, F_IN), torch.randint(0, K, (64, 47))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        model.training_step((x, target), 0)
+        logits = model(x)
+    assert logits.dtype == torch.bfloat16
+    correct = sum(  # cell by cell: the target's logit is the largest
+        float(logits[b, target[b, c], c]) >= float(logits[b, :, c].max())
+        for b in range(64)
+        for c in range(47)
+    )
+    assert model.train_acc.total.item() == correct and model.train_acc.weight.item() == 64 * 47

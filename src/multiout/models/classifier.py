@@ -18,7 +18,13 @@ from multiout.metrics.per_channel import (
 )
 from multiout.metrics.running_mean import RunningMean
 from multiout.models.loss import balanced_class_weights, cell_weights, multi_output_cross_entropy
-from multiout.models.optim import build_optimizer, build_scheduler, check_scheduler, optimizer_class
+from multiout.models.optim import (
+    adapted_to_trainer,
+    build_optimizer,
+    build_scheduler,
+    check_scheduler,
+    optimizer_class,
+)
 
 EVAL_STAGES = ("val", "test")
 CLASS_WEIGHTS = (None, "balanced")
@@ -134,14 +140,17 @@ class MultiOutputClassifier(L.LightningModule):
             num_labelled = labelled.sum()
             # Right when the target's logit is the largest: the argmax compared with the target
             # but for exact ties, at a fraction of the cost of `max(dim=1).indices` on CPU.
-            # Ignored targets point at class 0 for the gather and are masked out after it.
+            # Ignored targets are clamped into the class range for the gather, masked out after.
             target_logit = logits.gather(1, y.clamp(0, self.num_classes - 1).unsqueeze(1)).squeeze(1)
-            num_correct = target_logit.ge_(logits.amax(dim=1)).logical_and_(labelled).sum()
+            # A boolean sum counts exactly in int64, whatever the logits' (autocast) dtype.
+            num_correct = (target_logit >= logits.amax(dim=1)).logical_and_(labelled).sum()
             # Epoch values: exact over all batches and processes, weighted by labelled cells.
             # A non-finite loss (skipped by `non_finite_loss.action=skip`) stays out of the mean.
             finite = torch.isfinite(loss)
-            self.train_loss.update(torch.where(finite, loss, 0.0) * num_labelled, num_labelled * finite)
-            self.train_acc.update(num_correct, num_labelled)
+            self.train_loss.update(
+                total=torch.where(finite, loss, 0.0) * num_labelled, weight=num_labelled * finite
+            )
+            self.train_acc.update(total=num_correct, weight=num_labelled)
         # Step values only on the steps whose values reach the loggers: each `self.log` call
         # costs Lightning ~0.5 ms on CPU (it moves its result record to the device), a tenth
         # of a default step. The Metric objects themselves are logged once per epoch.
@@ -228,7 +237,10 @@ class MultiOutputClassifier(L.LightningModule):
             checkpoint["state_dict"] = {key.replace("_orig_mod.", ""): value for key, value in state.items()}
 
     def configure_optimizers(self) -> Any:
-        optimizer = build_optimizer(self.parameters(), self.hparams.optimizer)
+        config = adapted_to_trainer(
+            self.hparams.optimizer, self.trainer.precision, self.trainer.gradient_clip_val
+        )
+        optimizer = build_optimizer(self.parameters(), config)
         total_steps = int(self.trainer.estimated_stepping_batches)
         scheduler = build_scheduler(optimizer, self.hparams.scheduler, total_steps)
         if scheduler is None:
