@@ -46,11 +46,15 @@ def test_ddp_config_runs_on_cpu_without_gpu_only_options():
     assert trainer.num_devices == 2 and not cfg.trainer.get("sync_batchnorm", False)
 
 
-def test_bf16_mixed_trains_on_cpu(tmp_path):
+# Gradient clipping: Lightning refuses it under mixed precision with a fused optimizer, the
+# default, which the model then runs unfused.
+@pytest.mark.parametrize("clipping", [[], ["+trainer.gradient_clip_val=1.0"]])
+def test_bf16_mixed_trains_on_cpu(tmp_path, clipping):
     cfg = _compose(
         "trainer=cpu", "trainer.precision=bf16-mixed", "logger=none", "callbacks=none", "debug=fdr",
-        "data.num_samples=300", "data.batch_size=32",
+        "data.num_samples=300", "data.batch_size=32", *clipping,
     )  # fmt: skip
+    assert cfg.model.optimizer.fused
     L.seed_everything(0)
     data = build(cfg.data)
     model = build_model(cfg.model, data)

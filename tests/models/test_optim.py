@@ -4,7 +4,13 @@ import pytest
 import torch
 
 from multiout.errors import InputError
-from multiout.models.optim import build_optimizer, build_scheduler, optimizer_class, warmup_cosine
+from multiout.models.optim import (
+    adapted_to_trainer,
+    build_optimizer,
+    build_scheduler,
+    optimizer_class,
+    warmup_cosine,
+)
 
 
 def test_warmup_then_cosine_to_floor():
@@ -46,3 +52,24 @@ def test_the_default_fused_adamw_steps_like_the_plain_one():
         results.append(param.detach())
     assert torch.allclose(results[0], results[1], atol=1e-6)
     assert not torch.equal(results[0], weights)
+
+
+def test_fused_and_foreach_together_is_a_config_error():
+    params = [torch.nn.Parameter(torch.zeros(2))]
+    with pytest.raises(InputError, match="fused and foreach cannot both be true"):
+        build_optimizer(params, {"name": "AdamW", "lr": 0.1, "fused": True, "foreach": True})
+
+
+@pytest.mark.parametrize(
+    ("precision", "clip", "fused"),
+    [
+        ("bf16-mixed", 1.0, False),
+        ("16-mixed", 0.5, False),
+        ("bf16-mixed", None, True),
+        ("32-true", 1.0, True),
+    ],
+)
+def test_a_fused_optimizer_runs_unfused_only_for_clipping_under_mixed_precision(precision, clip, fused):
+    config = {"name": "AdamW", "lr": 0.1, "fused": True}
+    assert adapted_to_trainer(config, precision, clip)["fused"] is fused
+    assert config["fused"] is True  # the hyperparameters themselves stay as configured

@@ -7,6 +7,7 @@ The module keeps these as dicts in its hyperparameters (checkpoints stay loadabl
 from __future__ import annotations
 
 import inspect
+import logging
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -17,6 +18,8 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LambdaLR, ReduceLROnPlateau
 
 from multiout.errors import InputError
+
+log = logging.getLogger(__name__)
 
 SCHEDULERS = ("cosine", "plateau")
 
@@ -54,12 +57,31 @@ def build_optimizer(params: Iterable[nn.Parameter], config: dict[str, Any]) -> O
     options = dict(config)
     name = options.pop("name", None)
     optimizer_cls = optimizer_class(config)
+    if options.get("fused") and options.get("foreach"):
+        raise InputError("model.optimizer: fused and foreach cannot both be true; drop one of them")
     try:
         return optimizer_cls(params, **options)
-    except TypeError as err:
-        raise InputError(
-            f"model.optimizer: {name} does not accept these options {sorted(options)}: {err}"
-        ) from err
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise InputError(f"model.optimizer: {name}({_options_text(options)}) failed: {err}") from err
+
+
+def _options_text(options: dict[str, Any]) -> str:
+    return ", ".join(f"{key}={value!r}" for key, value in sorted(options.items()))
+
+
+def adapted_to_trainer(
+    config: dict[str, Any], precision: str, gradient_clip_val: float | None
+) -> dict[str, Any]:
+    """The optimizer config, unfused where Lightning cannot run a fused optimizer.
+
+    Lightning clips gradients under mixed precision only with an optimizer that leaves the
+    unscaling of gradients to it, which a fused one does not: for that combination the
+    optimizer runs unfused (slower per step, the same updates).
+    """
+    if config.get("fused") and gradient_clip_val and str(precision).endswith("-mixed"):
+        log.info("gradient clipping under %s precision: the optimizer runs unfused", precision)
+        return {**config, "fused": False}
+    return dict(config)
 
 
 def warmup_cosine(total_steps: int, warmup_steps: int, min_lr_ratio: float):
