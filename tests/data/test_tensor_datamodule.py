@@ -5,6 +5,8 @@ from __future__ import annotations
 import warnings
 
 import lightning as L
+import lightning.pytorch.core.hooks
+import pytest
 import torch
 
 from multiout.data.synthetic import SyntheticDataModule
@@ -12,13 +14,18 @@ from multiout.data.tensor_datamodule import TensorDataModule
 from multiout.models.classifier import MultiOutputClassifier
 
 
-def test_a_batch_of_tensors_moves_as_a_tuple():
+@pytest.mark.parametrize("kind", [tuple, list])
+def test_a_batch_of_tensors_moves_without_lightnings_generic_walk(monkeypatch, kind):
+    def generic_walk(*args, **kwargs):
+        raise AssertionError("Lightning's move_data_to_device was called")
+
+    monkeypatch.setattr(lightning.pytorch.core.hooks, "move_data_to_device", generic_walk)
     datamodule = TensorDataModule(batch_size=8, num_workers=0, shuffle_seed=0)
-    batch = (torch.randn(8, 3), torch.randint(0, 3, (8, 5)))
+    batch = kind([torch.randn(8, 3), torch.randint(0, 3, (8, 5))])
     moved = datamodule.transfer_batch_to_device(batch, torch.device("cpu"), 0)
-    assert isinstance(moved, tuple) and all(a is b for a, b in zip(moved, batch, strict=True))
-    as_list = datamodule.transfer_batch_to_device(list(batch), torch.device("cpu"), 0)
-    assert isinstance(as_list, list) and all(a is b for a, b in zip(as_list, batch, strict=True))
+    assert type(moved) is kind and all(a is b for a, b in zip(moved, batch, strict=True))
+    with pytest.raises(AssertionError, match="move_data_to_device"):  # anything else: Lightning's
+        datamodule.transfer_batch_to_device({"x": batch[0]}, torch.device("cpu"), 0)
 
 
 def test_training_with_a_data_module_warns_of_no_overridden_hook(tmp_path):

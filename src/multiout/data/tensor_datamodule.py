@@ -70,13 +70,14 @@ class TensorDataModule(L.LightningDataModule):
                 self._train_sampler_state = state["train_sampler"]
 
     def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
-        # These batches are tuples of tensors: move them as such, without Lightning's walk
-        # over arbitrary collections (tens of microseconds, every step). Here rather than in
-        # the LightningModule, where Lightning warns that a data module is also in play.
-        if isinstance(batch, tuple) and all(isinstance(t, Tensor) for t in batch):
+        # These batches are tuples (lists, after some DataLoader pinning) of tensors: move them
+        # as such, without Lightning's walk over arbitrary collections (tens of microseconds,
+        # every step). Here rather than in the LightningModule, where Lightning would warn that
+        # a data module is also in play; a LightningModule's own override is then not used.
+        if type(batch) in (tuple, list) and all(isinstance(t, Tensor) for t in batch):
             # Asynchronous copies as Lightning makes them: not to the CPU, not to Apple GPUs.
             non_blocking = device.type not in ("cpu", "mps")
-            return tuple(t.to(device, non_blocking=non_blocking) for t in batch)
+            return type(batch)(t.to(device, non_blocking=non_blocking) for t in batch)
         return super().transfer_batch_to_device(batch, device, dataloader_idx)
 
     def val_dataloader(self) -> Batches:

@@ -1,8 +1,10 @@
 """Per-channel confusion matrices as one torchmetrics state, and what follows from them.
 
-One `[C, K, K]` count tensor holds everything: its `sum` reduction makes multi-process
-results exact (counts add up), one `scatter_add_` per batch updates all channels at once, and
-accuracy, recall and F1 per channel are cheap functions of it.
+One count state holds everything: the `[C, K, K]` confusion counts of all channels, kept
+flat with one extra bin for ignored cells. Its `sum` reduction makes multi-process results
+exact (counts add up), one `scatter_add_` per batch updates all channels at once, and
+accuracy, recall and F1 per channel are cheap functions of the `[C, K, K]` view that
+`compute` returns.
 """
 
 from __future__ import annotations
