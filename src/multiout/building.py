@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Sequence
 from typing import Any
 
 import lightning as L
@@ -75,15 +76,18 @@ def build_model(config: DictConfig, datamodule: L.LightningDataModule) -> L.Ligh
     return build(config, **from_data)
 
 
-def build_trainer(cfg: DictConfig) -> L.Trainer:
-    """The trainer of `cfg.trainer`, with the run's `callbacks` and `logger` groups."""
+def build_trainer(cfg: DictConfig, extra_callbacks: Sequence[L.Callback] = (), **overrides: Any) -> L.Trainer:
+    """The trainer of `cfg.trainer`, with the run's `callbacks` and `logger` groups.
+
+    `extra_callbacks` join the configured ones; `overrides` replace `cfg.trainer` arguments.
+    """
     check_logger_packages(cfg.get("logger"))
     loggers = build_group(cfg.get("logger"))
     callbacks = build_group(cfg.get("callbacks"))
     if not loggers:
         # Learning rates have nowhere to go without a logger (Lightning would refuse to start).
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
-    return build(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    return build(cfg.trainer, callbacks=[*callbacks, *extra_callbacks], logger=loggers or False, **overrides)
 
 
 # Data config keys that, at evaluation and prediction, take the checkpoint's values.

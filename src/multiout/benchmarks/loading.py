@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterable
 
 import torch
+from torch import Tensor
 from torch.utils.data import DataLoader, TensorDataset
 
 from multiout.benchmarks.timing import interleaved, median, median_ratio
@@ -34,6 +35,10 @@ def _epoch_rate(
     return measure
 
 
+def _shuffled(num_samples: int, epoch: int) -> Tensor:
+    return torch.randperm(num_samples, generator=torch.Generator().manual_seed(epoch))
+
+
 def data_loading(
     num_samples: int = 32_000,
     num_features: int = 32,
@@ -60,14 +65,14 @@ def data_loading(
         # The baseline named as the upper bound: shuffle the whole tensors once per epoch,
         # into buffers allocated once (fresh ones would cost page faults), then every batch is
         # a slice, a view. On some CPUs `gathering` below is faster still; both are reported.
-        order = torch.randperm(num_samples, generator=torch.Generator().manual_seed(epoch))
+        order = _shuffled(num_samples, epoch)
         torch.index_select(x, 0, order, out=x_shuffled)
         torch.index_select(y, 0, order, out=y_shuffled)
         return zip(x_shuffled.split(batch_size), y_shuffled.split(batch_size), strict=True)
 
     def gathering(epoch: int) -> Iterable:
         # Each batch's rows gathered on their own: one index_select per batch and tensor.
-        order = torch.randperm(num_samples, generator=torch.Generator().manual_seed(epoch))
+        order = _shuffled(num_samples, epoch)
         return ((x.index_select(0, idx), y.index_select(0, idx)) for idx in order.split(batch_size))
 
     plain = DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=True)

@@ -21,7 +21,8 @@ import torch.nn.functional as F
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from multiout.building import build, build_group, build_model
+from multiout.benchmarks.timing import median
+from multiout.building import build, build_model, build_trainer
 from multiout.models.classifier import MultiOutputClassifier
 from multiout.models.optim import build_optimizer, build_scheduler
 
@@ -58,7 +59,7 @@ def _rates(samples: int, marks: list[tuple[float, float]]) -> dict[str, float]:
     """Samples per second by wall and by CPU time: median over the epochs after the first."""
     wall = [b[0] - a[0] for a, b in itertools.pairwise(marks)][1:]
     cpu = [b[1] - a[1] for a, b in itertools.pairwise(marks)][1:]
-    return {"wall": samples / _median(wall), "cpu": samples / _median(cpu)}
+    return {"wall": samples / median(wall), "cpu": samples / median(cpu)}
 
 
 class EpochClock(L.Callback):
@@ -99,16 +100,17 @@ def template_samples_per_s(cfg: DictConfig, bare: bool = False) -> dict[str, flo
     model_cfg = OmegaConf.merge(cfg.model, {"_target_": f"{__name__}.BareClassifier"}) if bare else cfg.model
     model = build_model(model_cfg, datamodule)
     clock = EpochClock()
-    trainer = build(
-        cfg.trainer,
-        callbacks=[clock] if bare else [*build_group(cfg.get("callbacks")), clock],
-        logger=False if bare else build_group(cfg.get("logger")) or False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        enable_checkpointing=False,  # checkpoints follow validation, which is not timed here
-        limit_val_batches=0,
-        num_sanity_val_steps=0,
-    )
+    untimed = {
+        "enable_progress_bar": False,
+        "enable_model_summary": False,
+        "enable_checkpointing": False,  # checkpoints follow validation, which is not timed here
+        "limit_val_batches": 0,
+        "num_sanity_val_steps": 0,
+    }
+    if bare:
+        trainer = build(cfg.trainer, callbacks=[clock], logger=False, **untimed)
+    else:
+        trainer = build_trainer(cfg, extra_callbacks=[clock], **untimed)
     trainer.fit(model, datamodule=datamodule)
     return _rates(len(datamodule.splits["train"][0]), clock.marks)
 
@@ -155,9 +157,3 @@ def raw_loop_samples_per_s(cfg: DictConfig, device: str = "cpu") -> dict[str, fl
     _synchronize(device_)
     marks.append(_now())
     return _rates(len(x), marks)
-
-
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2

@@ -28,7 +28,7 @@ class IndexedTensors(Dataset):
 
     def __getitem__(self, index: Tensor) -> tuple[Tensor, ...]:
         # index_select: the same rows as `t[index]`, about 3x faster on CPU for a batch.
-        return tuple(t.index_select(0, index) for t in self.tensors)
+        return tuple([t.index_select(0, index) for t in self.tensors])
 
     def __getitems__(self, indices: list[int]) -> tuple[Tensor, ...]:
         """Called by a DataLoader with `batch_size` set: still one indexing call per batch."""
@@ -163,9 +163,9 @@ class InMemoryBatches:
 
     def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
         # One loop, no nested generators: at ~15 µs a batch, every Python call shows.
-        sampler, tensors = self.sampler, self.dataset.tensors
+        sampler, dataset = self.sampler, self.dataset
         for index in sampler.remaining_batches():
-            batch = tuple([t.index_select(0, index) for t in tensors])
+            batch = dataset[index]
             sampler.batches_done += 1
             yield tuple([t.pin_memory() for t in batch]) if self.pin_memory else batch
 
