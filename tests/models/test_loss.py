@@ -60,3 +60,13 @@ def test_a_batch_without_labels_has_zero_loss_and_finite_gradients(weighted):
     loss.backward()
     assert loss.item() == 0.0
     assert torch.equal(logits.grad, torch.zeros_like(logits))
+
+
+def test_a_known_label_count_gives_the_counted_mean():
+    logits = torch.randn(B, K, C, generator=torch.Generator().manual_seed(5))
+    target = torch.randint(0, K, (B, C), generator=torch.Generator().manual_seed(6))
+    counted = multi_output_cross_entropy(logits, target, IGNORE, 0.1)
+    torch.testing.assert_close(
+        multi_output_cross_entropy(logits, target, IGNORE, 0.1, num_labelled=B * C), counted
+    )
+    torch.testing.assert_close(counted, F.cross_entropy(logits, target, label_smoothing=0.1))

@@ -13,6 +13,7 @@ def multi_output_cross_entropy(
     ignore_index: int = -100,
     label_smoothing: float = 0.0,
     class_weight: Tensor | None = None,
+    num_labelled: int | None = None,
 ) -> Tensor:
     """Mean cross entropy over every labelled (sample, channel) cell.
 
@@ -20,6 +21,8 @@ def multi_output_cross_entropy(
     dimensions) and `target` is `[B, C]` class ids; cells equal to `ignore_index` are skipped.
     With `class_weight` `[C, K]`, cell `(b, c)` counts `class_weight[c, target[b, c]]` times
     and the mean is weighted: for one channel, what `cross_entropy(weight=...)` computes.
+    `num_labelled`, the number of cells not equal to `ignore_index`, saves counting them
+    when the caller already knows it (unweighted loss only).
     """
     if class_weight is None:
         # The mean that reduction="mean" takes, except that a batch without any label gives 0
@@ -27,7 +30,9 @@ def multi_output_cross_entropy(
         total = F.cross_entropy(
             logits, target, ignore_index=ignore_index, label_smoothing=label_smoothing, reduction="sum"
         )
-        return total / (target != ignore_index).sum().clamp(min=1)
+        if num_labelled is None:
+            return total / (target != ignore_index).sum().clamp(min=1)
+        return total / max(num_labelled, 1)
     per_cell = F.cross_entropy(
         logits, target, ignore_index=ignore_index, label_smoothing=label_smoothing, reduction="none"
     )
