@@ -8,8 +8,11 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
+from omegaconf import OmegaConf
+from torch._dynamo.utils import counters
 
 from multiout.data.synthetic import SyntheticDataModule
+from multiout.distributed import distributed_job
 from multiout.models.classifier import MultiOutputClassifier
 
 # Inductor on CPU generates C++ and needs a compiler for it.
@@ -46,19 +49,41 @@ def _assert_same_weights(a: MultiOutputClassifier, b: MultiOutputClassifier) -> 
 def test_compiled_checkpoint_loads_uncompiled_and_back(tmp_path):
     compiled = _model(compile=True)
     _train_and_save(compiled, tmp_path / "compiled.ckpt")
-    assert compiled._compiled_call_impl is not None
     assert not [key for key in compiled.state_dict() if "_orig_mod" in key]
 
     plain = MultiOutputClassifier.load_from_checkpoint(tmp_path / "compiled.ckpt", compile=False)
-    assert plain._compiled_call_impl is None
+    assert not plain.compiled
     _assert_same_weights(plain, compiled)
+    x = torch.randn(4, SHAPES["num_features"])
+    with torch.no_grad():
+        torch.testing.assert_close(compiled.eval()(x), plain.eval()(x))
 
     # ...and an uncompiled model's checkpoint into a model that compiles.
     trained_plain = _model(compile=False)
     _train_and_save(trained_plain, tmp_path / "plain.ckpt")
     recompiled = MultiOutputClassifier.load_from_checkpoint(tmp_path / "plain.ckpt", compile=True)
-    assert recompiled._compiled_call_impl is not None
+    assert recompiled.compiled
     _assert_same_weights(recompiled, trained_plain)
+
+
+def test_under_ddp_only_the_forward_is_compiled(tmp_path):
+    """DDP runs the steps through the module's `__call__`: compiling that would trace the step's
+    logging too and recompile at every global step (torch gives up after 8)."""
+    torch._dynamo.reset()
+    counters.clear()
+    trainer = L.Trainer(
+        accelerator="cpu", devices=1, strategy="ddp", max_epochs=1, limit_train_batches=6,
+        limit_val_batches=2, log_every_n_steps=1, logger=False, default_root_dir=tmp_path,
+        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+        use_distributed_sampler=False,
+    )  # fmt: skip
+    with distributed_job(OmegaConf.create()):  # the process group goes when the fit ends
+        trainer.fit(
+            _model(compile=True), datamodule=SyntheticDataModule(num_samples=400, batch_size=32, **SHAPES)
+        )
+    assert trainer.global_step == 6
+    # One graph for training and at most one more for evaluation (no autograd), whatever the step.
+    assert 1 <= counters["stats"]["unique_graphs"] <= 2
 
 
 def test_weights_saved_under_a_torch_compile_wrapper_load(tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import lightning as L
@@ -28,6 +30,12 @@ from multiout.models.optim import (
 
 EVAL_STAGES = ("val", "test")
 CLASS_WEIGHTS = (None, "balanced")
+
+
+@functools.cache
+def compiled(function: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """`torch.compile(function)`, made once per function: every model shares its compiled code."""
+    return torch.compile(function)
 
 
 def build_trunk(config: dict[str, Any], in_features: int) -> nn.Module:
@@ -102,11 +110,10 @@ class MultiOutputClassifier(L.LightningModule):
         self.train_fully_labelled = False
         # Final per-stage results of the last finished epoch, for metrics.json and reports.
         self.epoch_results: dict[str, dict[str, Any]] = {}
-        if compile:
-            # `nn.Module.compile` compiles the call in place instead of wrapping the module, so
-            # parameter names stay as they are and checkpoints move freely between compiled
-            # and uncompiled models. Compilation itself happens at the first batch.
-            self.compile()
+        # `forward` runs `logits` through `torch.compile` (at the first batch). The module
+        # itself is neither wrapped nor changed, so parameter names stay as they are and
+        # checkpoints move freely between compiled and uncompiled models.
+        self.compiled = compile
 
     def __setattr__(self, name: str, value: Any) -> None:
         # Lightning stores the running hook's name here around every hook call, about 40
@@ -119,6 +126,15 @@ class MultiOutputClassifier(L.LightningModule):
             super().__setattr__(name, value)
 
     def forward(self, x: Tensor) -> Tensor:
+        # Only this computation is compiled, not the module's `__call__` (`nn.Module.compile`):
+        # under DDP Lightning runs the training and evaluation steps through `__call__`, and
+        # tracing them would take in their logging and recompile at every global step.
+        if self.compiled:
+            return compiled(type(self).logits)(self, x)
+        return self.logits(x)
+
+    def logits(self, x: Tensor) -> Tensor:
+        """Logits `[B, K, C]` of features `[B, F]`: what `forward` runs, compiled or not."""
         if self.standardize:
             x = (x - self.feature_mean) / self.feature_std
         return self.head(self.trunk(x)).view(-1, self.num_classes, self.num_channels)
