@@ -48,7 +48,7 @@ def test_ddp_config_runs_on_cpu_without_gpu_only_options():
 
 # Gradient clipping: Lightning refuses it under mixed precision with a fused optimizer, the
 # default, which the model then runs unfused.
-@pytest.mark.parametrize("clipping", [[], ["+trainer.gradient_clip_val=1.0"]])
+@pytest.mark.parametrize("clipping", [[], ["trainer.gradient_clip_val=1.0"]])
 def test_bf16_mixed_trains_on_cpu(tmp_path, clipping):
     cfg = _compose(
         "trainer=cpu", "trainer.precision=bf16-mixed", "logger=none", "callbacks=none", "debug=fdr",
@@ -61,6 +61,7 @@ def test_bf16_mixed_trains_on_cpu(tmp_path, clipping):
     trainer = build_trainer(cfg)
     trainer.fit(model, datamodule=data)
     assert trainer.precision == "bf16-mixed"
+    assert trainer.gradient_clip_val == (1.0 if clipping else None)
     assert trainer.callback_metrics["train/loss_step"].isfinite()
 
 
