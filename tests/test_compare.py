@@ -91,3 +91,19 @@ def test_kfold_multirun_is_averaged_over_folds(tmp_path):
     assert row["runs"] == "2" and row["data.fold"] == "0,1"
     assert float(row["val/acc mean"]) == pytest.approx(np.mean(accs))
     assert float(row["val/acc std"]) == pytest.approx(np.std(accs, ddof=1))
+
+
+def test_a_resumed_run_is_read_from_the_launch_that_finished_it(tmp_path):
+    fake_run(tmp_path / "short", ["trainer.max_epochs=2"], 0.70)
+    fake_run(tmp_path / "long", ["trainer.max_epochs=2"], 0.75)
+    resume = tmp_path / "long" / ".hydra" / "resume_1"
+    resume.mkdir()
+    (resume / "overrides.yaml").write_text(
+        yaml.safe_dump(["trainer.max_epochs=3", f"resume={tmp_path / 'long'}"])
+    )
+    for name in ("config.yaml", "hydra.yaml"):
+        (resume / name).write_text((tmp_path / "long" / ".hydra" / name).read_text())
+
+    config_keys, rows = summarize(find_runs(tmp_path), tmp_path, ("val/acc",), "val/acc")
+    assert config_keys == ["trainer.max_epochs"]  # not `resume`
+    assert [(row["trainer.max_epochs"], row["runs"]) for row in rows] == [("3", 1), ("2", 1)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shlex
 import signal
 import sys
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+from hydra.core.hydra_config import HydraConfig
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
@@ -50,8 +52,20 @@ def exit_on_training_fault(run_dir: str) -> Iterator[None]:
         print(f"error: {err}; checkpoints in {run_dir} predate it", file=sys.stderr)
         sys.exit(3)
     except SIGTERMException:
-        log.warning(f"stopped by SIGTERM; continue with: python train.py resume={run_dir}")
+        log.warning(f"stopped by SIGTERM; continue with: {resume_command(run_dir)}")
         sys.exit(128 + signal.SIGTERM)
+
+
+# Overrides that a resume replaces: it continues in `run_dir`, from that dir's last.ckpt.
+NOT_REPEATED_ON_RESUME = ("resume", "ckpt_path", "hydra.run.dir")
+
+
+def resume_command(run_dir: str) -> str:
+    """`python train.py` with this run's own overrides and `resume=<run_dir>`: the same world
+    size, data and schedule, which a mid-epoch resume needs to continue where it stopped."""
+    overrides = HydraConfig.get().overrides.task if HydraConfig.initialized() else []
+    kept = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") not in NOT_REPEATED_ON_RESUME]
+    return shlex.join(["python", "train.py", *kept, f"resume={run_dir}"])
 
 
 def _report(trainer: L.Trainer, output_dir: str, metrics: dict[str, Any]) -> None:

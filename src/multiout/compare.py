@@ -64,10 +64,18 @@ def _setting(key: str, config: Any, choices: dict[str, str]) -> str:
     return _text(value)
 
 
+def latest_config_dir(run_dir: Path) -> Path:
+    """`.hydra/`, or for a resumed run its newest `.hydra/resume_<n>/`: the launch that finished it."""
+    hydra_dir = run_dir / ".hydra"
+    resumes = [p for p in hydra_dir.glob("resume_*") if p.name.removeprefix("resume_").isdigit()]
+    return max(resumes, key=lambda p: int(p.name.removeprefix("resume_")), default=hydra_dir)
+
+
 def _read_run(run_dir: Path) -> tuple[dict[str, str], Any, dict[str, str], dict[str, Any]]:
     """Overrides, config, group choices and metrics of one run directory."""
-    hydra_dir = run_dir / ".hydra"
+    hydra_dir = latest_config_dir(run_dir)
     overrides = parse_overrides(list(_load_yaml(hydra_dir / "overrides.yaml") or []))
+    overrides.pop("resume", None)  # where the run continued, not a setting
     hydra_cfg = _load_yaml(hydra_dir / "hydra.yaml")
     choices = OmegaConf.select(hydra_cfg, "hydra.runtime.choices", default=None) if hydra_cfg else None
     metrics = json.loads((run_dir / "metrics.json").read_text())

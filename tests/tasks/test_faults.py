@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -110,7 +111,10 @@ def runs(tmp_path_factory) -> dict:
             break
         signal_at_next_checkpoint(proc, broken, signum)
         if signum == signal.SIGTERM:
-            assert "stopped by SIGTERM" in finish(proc, expect=128 + signal.SIGTERM)
+            # The hint repeats the launch's own overrides (so the same world size and data),
+            # all but the run dir, which `resume` names.
+            hint = f"stopped by SIGTERM; continue with: python train.py {shlex.join(RUN)} resume={broken}"
+            assert hint in finish(proc, expect=128 + signal.SIGTERM)
         else:
             finish(proc, expect=-signum)
         assert not (broken / "metrics.json").exists()
