@@ -14,6 +14,8 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from multiout.errors import InputError
+
 
 class IndexedTensors(Dataset):
     """Tensors of equal length, indexed by a whole batch of row indices at once."""
@@ -64,6 +66,14 @@ def epoch_generator(seed: int, epoch: int) -> torch.Generator:
     return torch.Generator().manual_seed(derived_seed(seed, epoch))
 
 
+# How a training epoch is cut into this process's batches, and the settings that decide it.
+LAYOUT_SETTINGS = {
+    "num_samples": "training samples (data)",
+    "batch_size": "data.batch_size",
+    "world_size": "processes (trainer.devices x trainer.num_nodes)",
+}
+
+
 class ShardedBatchSampler(Sampler[Tensor]):
     """Yields this process's index batches for one epoch.
 
@@ -92,23 +102,41 @@ class ShardedBatchSampler(Sampler[Tensor]):
         self.world_size = world_size
         self.epoch = 0
         self.batches_done = 0  # of this epoch, yielded so far
-        self._resume: tuple[int, int] | None = None
+        self._resume: dict[str, int] | None = None
 
     def set_epoch(self, epoch: int) -> None:
         """Called by Lightning at the start of each epoch."""
         self.epoch = epoch
 
     def state_dict(self) -> dict[str, int]:
-        """Where the epoch stands, so that a run resumed mid-epoch skips the batches it trained on.
+        """Where the epoch stands, so that a run resumed mid-epoch skips the batches it trained on,
+        and how the epoch was cut, which the resumed run must share for that skip to be right.
 
         Batches yielded equal batches trained only without loader workers (`num_workers=0`),
         which prefetch ahead of training.
         """
-        return {"epoch": self.epoch, "batches_done": self.batches_done}
+        return {"epoch": self.epoch, "batches_done": self.batches_done, **self._layout()}
 
     def load_state_dict(self, state: dict[str, int]) -> None:
         """The next iteration over epoch `state["epoch"]` starts after its first `batches_done` batches."""
-        self._resume = (state["epoch"], state["batches_done"])
+        self._resume = dict(state)
+
+    def _layout(self) -> dict[str, int]:
+        return {"num_samples": self.num_samples, "batch_size": self.batch_size, "world_size": self.world_size}
+
+    def _check_layout(self, state: dict[str, int]) -> None:
+        """A mid-epoch state skips the right batches only if this epoch is cut the same way."""
+        now = self._layout()
+        # Older states hold no cut: trusted as they are.
+        differing = [key for key in LAYOUT_SETTINGS if key in state and state[key] != now[key]]
+        if differing:
+            saved = ", ".join(f"{LAYOUT_SETTINGS[key]} {state[key]}" for key in differing)
+            current = ", ".join(f"{LAYOUT_SETTINGS[key]} {now[key]}" for key in differing)
+            raise InputError(
+                f"the checkpoint stopped mid-epoch (epoch {state['epoch']}, after {state['batches_done']} "
+                f"batches) with {saved}; this run has {current}. Resume with the same settings (the "
+                "first launch's overrides), or from an epoch-end checkpoint"
+            )
 
     def __len__(self) -> int:
         return math.ceil(self.num_samples / (self.batch_size * self.world_size))
@@ -125,7 +153,10 @@ class ShardedBatchSampler(Sampler[Tensor]):
             order = torch.arange(self.num_samples)
         chunks = torch.tensor_split(order, len(self) * self.world_size)[self.rank :: self.world_size]
         resume, self._resume = self._resume, None
-        self.batches_done = resume[1] if resume is not None and resume[0] == self.epoch else 0
+        mid_epoch = resume is not None and resume["epoch"] == self.epoch and resume["batches_done"] > 0
+        if mid_epoch:
+            self._check_layout(resume)
+        self.batches_done = resume["batches_done"] if mid_epoch else 0
         return chunks[self.batches_done :]
 
     def __iter__(self) -> Iterator[Tensor]:
