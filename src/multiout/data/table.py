@@ -224,9 +224,10 @@ def read_table(
         raise InputError(f"{path}: the file has no rows")
     if bad.found:
         name, (row, value, count) = next(iter(bad.found.items()))
+        how_many = "1 row" if count == 1 else f"{count} rows"
         raise InputError(
             f"{path}: target column {name!r} has label {value!r}, which is not in data.label_values "
-            f"{list(label_values)} (first at row {row}, {count} rows); add it to data.label_values "
+            f"{list(label_values)} (first at row {row}, {how_many}); add it to data.label_values "
             f"or clear those cells to mark them missing"
             + (f"; other columns with unknown labels: {list(bad.found)[1:]}" if len(bad.found) > 1 else "")
         )
