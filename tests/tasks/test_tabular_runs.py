@@ -137,6 +137,6 @@ def test_bad_label_stops_training_before_anything_is_written(trained, tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("error: ")
     assert (
-        "target column 'y_mid' has label 2.0" in result.stderr and "first at row 11, 1 rows" in result.stderr
+        "target column 'y_mid' has label 2.0" in result.stderr and "first at row 11, 1 row)" in result.stderr
     )
     assert not (run_dir / "checkpoints").exists() and not (run_dir / "metrics.json").exists()
