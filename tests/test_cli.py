@@ -1,10 +1,13 @@
 """User mistakes end the run before training: one line on stderr, exit code 2, no traceback."""
 
 import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
 
 from multiout.checkpoints import existing_checkpoint
+from multiout.cli import resume_command
 from multiout.errors import InputError
-from tests.conftest import run_script
+from tests.conftest import REPO_ROOT, run_script
 
 
 @pytest.mark.parametrize(
@@ -49,3 +52,15 @@ def test_continuing_a_checkpoint_with_another_data_shape_is_one_line(run):
     assert result.returncode == 2
     assert "was trained with num_features=32, but this run's config gives 8" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_resume_hint_repeats_the_launch_overrides_but_the_run_dir():
+    launch = ["trainer=ddp_sim", "seed=3", "ckpt_path=a.ckpt", "hydra.job.chdir=false", "hydra.run.dir=/x"]
+    with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base="1.3"):
+        cfg = compose("train", overrides=launch, return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)
+    try:
+        hint = resume_command("/runs/a b")
+    finally:
+        HydraConfig.instance().cfg = None
+    assert hint == "python train.py trainer=ddp_sim seed=3 hydra.job.chdir=false 'resume=/runs/a b'"

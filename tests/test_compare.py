@@ -2,6 +2,7 @@
 
 import csv
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -103,7 +104,22 @@ def test_a_resumed_run_is_read_from_the_launch_that_finished_it(tmp_path):
     )
     for name in ("config.yaml", "hydra.yaml"):
         (resume / name).write_text((tmp_path / "long" / ".hydra" / name).read_text())
+    metrics = tmp_path / "long" / "metrics.json"
+    metrics.write_text(metrics.read_text())  # written again when the resumed launch finishes
 
     config_keys, rows = summarize(find_runs(tmp_path), tmp_path, ("val/acc",), "val/acc")
     assert config_keys == ["trainer.max_epochs"]  # not `resume`
     assert [(row["trainer.max_epochs"], row["runs"]) for row in rows] == [("3", 1), ("2", 1)]
+
+
+def test_a_failed_later_launch_of_a_finished_run_is_not_its_config(tmp_path):
+    fake_run(tmp_path / "run", ["model=mlp"], 0.75)
+    failed = tmp_path / "run" / ".hydra" / "resume_1"
+    failed.mkdir()
+    (failed / "overrides.yaml").write_text(yaml.safe_dump(["model=resmlp", f"resume={tmp_path / 'run'}"]))
+    (failed / "config.yaml").write_text((tmp_path / "run" / ".hydra" / "config.yaml").read_text())
+    later = (tmp_path / "run" / "metrics.json").stat().st_mtime_ns + 10**9
+    os.utime(failed / "config.yaml", ns=(later, later))  # saved after metrics.json: it never finished
+
+    [run] = find_runs(tmp_path)
+    assert run.settings["model"] == "mlp"

@@ -56,14 +56,21 @@ def exit_on_training_fault(run_dir: str) -> Iterator[None]:
         sys.exit(128 + signal.SIGTERM)
 
 
-# Overrides that a resume replaces: it continues in `run_dir`, from that dir's last.ckpt.
-NOT_REPEATED_ON_RESUME = ("resume", "ckpt_path", "hydra.run.dir")
+# Overrides a resume replaces: it continues in its run dir, from that dir's last.ckpt. Hydra's
+# own overrides (`hydra.*`) are kept but for the run dir, the mode Hydra records itself and
+# what DDP ranks are started with.
+NOT_REPEATED_ON_RESUME = (
+    "resume", "ckpt_path", "hydra.run.dir", "hydra.mode", "hydra.job.name", "hydra.output_subdir",
+)  # fmt: skip
 
 
 def resume_command(run_dir: str) -> str:
-    """`python train.py` with this run's own overrides and `resume=<run_dir>`: the same world
+    """`python train.py` with this launch's overrides and `resume=<run_dir>`: the same world
     size, data and schedule, which a mid-epoch resume needs to continue where it stopped."""
-    overrides = HydraConfig.get().overrides.task if HydraConfig.initialized() else []
+    overrides = []
+    if HydraConfig.initialized():
+        hydra_cfg = HydraConfig.get()
+        overrides = [*hydra_cfg.overrides.task, *hydra_cfg.overrides.hydra]
     kept = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") not in NOT_REPEATED_ON_RESUME]
     return shlex.join(["python", "train.py", *kept, f"resume={run_dir}"])
 

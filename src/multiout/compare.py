@@ -65,9 +65,15 @@ def _setting(key: str, config: Any, choices: dict[str, str]) -> str:
 
 
 def latest_config_dir(run_dir: Path) -> Path:
-    """`.hydra/`, or for a resumed run its newest `.hydra/resume_<n>/`: the launch that finished it."""
+    """`.hydra/`, or for a resumed run the newest `.hydra/resume_<n>/` saved before its
+    `metrics.json`: the launch that finished it (a later launch may have failed)."""
     hydra_dir = run_dir / ".hydra"
-    resumes = [p for p in hydra_dir.glob("resume_*") if p.name.removeprefix("resume_").isdigit()]
+    finished = (run_dir / "metrics.json").stat().st_mtime_ns
+    resumes = [
+        p
+        for p in hydra_dir.glob("resume_*")
+        if p.name.removeprefix("resume_").isdigit() and (p / "config.yaml").stat().st_mtime_ns <= finished
+    ]
     return max(resumes, key=lambda p: int(p.name.removeprefix("resume_")), default=hydra_dir)
 
 

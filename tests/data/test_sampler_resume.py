@@ -18,7 +18,9 @@ def test_a_restored_sampler_yields_the_rest_of_the_interrupted_epoch():
     batches = iter(interrupted)
     seen = [next(batches) for _ in range(5)]
     state = interrupted.state_dict()
-    assert state == {"epoch": 2, "batches_done": 5, "num_samples": 100, "batch_size": 8, "world_size": 1}
+    assert state == {
+        "epoch": 2, "batches_done": 5, "num_samples": 100, "batch_size": 8, "world_size": 1, "seed": 3, "shuffle": 1,
+    }  # fmt: skip
 
     resumed = ShardedBatchSampler(num_samples=100, batch_size=8, shuffle=True, seed=3)
     resumed.load_state_dict(state)
@@ -96,3 +98,11 @@ def test_an_epoch_end_or_older_state_resumes_under_any_cut():
         resumed.load_state_dict(state)
         resumed.set_epoch(epoch)
         assert len(list(resumed)) == expected
+
+
+def test_a_state_saved_after_an_epochs_last_batch_leaves_that_epoch_empty_under_any_cut():
+    state = _stopped_after(13)  # all 13 batches of epoch 2
+    resumed = ShardedBatchSampler(num_samples=100, batch_size=16, shuffle=True, world_size=2)
+    resumed.load_state_dict(state)
+    resumed.set_epoch(2)
+    assert list(resumed) == []

@@ -71,6 +71,8 @@ LAYOUT_SETTINGS = {
     "num_samples": "training samples (data)",
     "batch_size": "data.batch_size",
     "world_size": "processes (trainer.devices x trainer.num_nodes)",
+    "seed": "shuffle seed (data.shuffle_seed, from seed)",
+    "shuffle": "shuffle",
 }
 
 
@@ -122,7 +124,13 @@ class ShardedBatchSampler(Sampler[Tensor]):
         self._resume = dict(state)
 
     def _layout(self) -> dict[str, int]:
-        return {"num_samples": self.num_samples, "batch_size": self.batch_size, "world_size": self.world_size}
+        return {
+            "num_samples": self.num_samples,
+            "batch_size": self.batch_size,
+            "world_size": self.world_size,
+            "seed": self.seed,
+            "shuffle": int(self.shuffle),
+        }
 
     def _check_layout(self, state: dict[str, int]) -> None:
         """A mid-epoch state skips the right batches only if this epoch is cut the same way."""
@@ -154,15 +162,28 @@ class ShardedBatchSampler(Sampler[Tensor]):
         chunks = torch.tensor_split(order, len(self) * self.world_size)[self.rank :: self.world_size]
         resume, self._resume = self._resume, None
         mid_epoch = resume is not None and resume["epoch"] == self.epoch and resume["batches_done"] > 0
-        if mid_epoch:
+        if mid_epoch and _finished_epoch(resume):
+            self.batches_done = len(self)  # saved after the epoch's last batch: nothing is left
+        elif mid_epoch:
             self._check_layout(resume)
-        self.batches_done = resume["batches_done"] if mid_epoch else 0
+            self.batches_done = resume["batches_done"]
+        else:
+            self.batches_done = 0
         return chunks[self.batches_done :]
 
     def __iter__(self) -> Iterator[Tensor]:
         for chunk in self.remaining_batches():
             self.batches_done += 1
             yield chunk
+
+
+def _finished_epoch(state: dict[str, int]) -> bool:
+    """Whether a sampler state was saved after the last batch of its epoch (older states: unknown)."""
+    if not {"num_samples", "batch_size", "world_size"} <= state.keys():
+        return False
+    return state["batches_done"] >= math.ceil(
+        state["num_samples"] / (state["batch_size"] * state["world_size"])
+    )
 
 
 def _as_is(batch: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
