@@ -52,7 +52,7 @@ def test_compiled_checkpoint_loads_uncompiled_and_back(tmp_path):
     assert not [key for key in compiled.state_dict() if "_orig_mod" in key]
 
     plain = MultiOutputClassifier.load_from_checkpoint(tmp_path / "compiled.ckpt", compile=False)
-    assert not plain.compiled
+    assert not plain.compile_logits
     _assert_same_weights(plain, compiled)
     x = torch.randn(4, SHAPES["num_features"])
     with torch.no_grad():
@@ -62,7 +62,7 @@ def test_compiled_checkpoint_loads_uncompiled_and_back(tmp_path):
     trained_plain = _model(compile=False)
     _train_and_save(trained_plain, tmp_path / "plain.ckpt")
     recompiled = MultiOutputClassifier.load_from_checkpoint(tmp_path / "plain.ckpt", compile=True)
-    assert recompiled.compiled
+    assert recompiled.compile_logits
     _assert_same_weights(recompiled, trained_plain)
 
 

@@ -113,7 +113,7 @@ class MultiOutputClassifier(L.LightningModule):
         # `forward` runs `logits` through `torch.compile` (at the first batch). The module
         # itself is neither wrapped nor changed, so parameter names stay as they are and
         # checkpoints move freely between compiled and uncompiled models.
-        self.compiled = compile
+        self.compile_logits = compile
 
     def __setattr__(self, name: str, value: Any) -> None:
         # Lightning stores the running hook's name here around every hook call, about 40
@@ -129,7 +129,7 @@ class MultiOutputClassifier(L.LightningModule):
         # Only this computation is compiled, not the module's `__call__` (`nn.Module.compile`):
         # under DDP Lightning runs the training and evaluation steps through `__call__`, and
         # tracing them would take in their logging and recompile at every global step.
-        if self.compiled:
+        if self.compile_logits:
             return compiled(type(self).logits)(self, x)
         return self.logits(x)
 
