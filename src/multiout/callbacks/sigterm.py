@@ -12,6 +12,11 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.trainer.states import TrainerFn
 
 
+def _set_lightning_flag(trainer: L.Trainer, value: bool) -> None:
+    """Lightning's own SIGTERM flag, which `trainer.received_sigterm` reads and its loops act on."""
+    trainer._signal_connector.received_sigterm = value
+
+
 class SigtermAtStepEnd(Callback):
     """Takes over SIGTERM from Lightning, so that no process waits for ever for the others.
 
@@ -42,7 +47,7 @@ class SigtermAtStepEnd(Callback):
 
     def _take_over(self, trainer: L.Trainer) -> None:
         self.signalled = self.signalled or trainer.received_sigterm
-        trainer._signal_connector.received_sigterm = False  # raised again once agreed
+        _set_lightning_flag(trainer, False)  # raised again once agreed
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, lambda signum, frame: self._note(trainer, signum, frame))
 
@@ -58,9 +63,7 @@ class SigtermAtStepEnd(Callback):
         if trainer.world_size > 1:
             signalled = trainer.strategy.reduce_boolean_decision(signalled, all=False)
         if signalled:
-            # Lightning's own flag (`trainer.received_sigterm` reads it); the loops check it
-            # right after the hooks that call this.
-            trainer._signal_connector.received_sigterm = True
+            _set_lightning_flag(trainer, True)  # the loops check it right after the hooks calling this
 
     @staticmethod
     def _fitting(trainer: L.Trainer) -> bool:
@@ -94,13 +97,13 @@ class SigtermAtStepEnd(Callback):
             # Lightning's validation loop stops at its first batch once the flag is up; the
             # epoch would then never be validated, not even after a resume.
             self._held = trainer.received_sigterm
-            trainer._signal_connector.received_sigterm = False
+            _set_lightning_flag(trainer, False)
         elif not trainer.sanity_checking:
             self._take_over(trainer)
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self._fitting(trainer):
-            trainer._signal_connector.received_sigterm = self._held
+            _set_lightning_flag(trainer, self._held)
 
     # -- validation and test runs
 

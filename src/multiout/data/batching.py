@@ -147,7 +147,7 @@ class ShardedBatchSampler(Sampler[Tensor]):
             )
 
     def __len__(self) -> int:
-        return math.ceil(self.num_samples / (self.batch_size * self.world_size))
+        return _num_batches(self.num_samples, self.batch_size, self.world_size)
 
     def remaining_batches(self) -> tuple[Tensor, ...]:
         """This process's index batches of the epoch, after those trained on before a resume.
@@ -177,12 +177,17 @@ class ShardedBatchSampler(Sampler[Tensor]):
             yield chunk
 
 
+def _num_batches(num_samples: int, batch_size: int, world_size: int) -> int:
+    """Batches each process gets in an epoch."""
+    return math.ceil(num_samples / (batch_size * world_size))
+
+
 def _finished_epoch(state: dict[str, int]) -> bool:
     """Whether a sampler state was saved after the last batch of its epoch (older states: unknown)."""
     if not {"num_samples", "batch_size", "world_size"} <= state.keys():
         return False
-    return state["batches_done"] >= math.ceil(
-        state["num_samples"] / (state["batch_size"] * state["world_size"])
+    return state["batches_done"] >= _num_batches(
+        state["num_samples"], state["batch_size"], state["world_size"]
     )
 
 

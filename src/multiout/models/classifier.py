@@ -157,7 +157,7 @@ class MultiOutputClassifier(L.LightningModule):
             weights = balanced_class_weights(targets, self.num_classes, self.hparams.ignore_index)
             self.class_weight.copy_(weights)
 
-    def loss(self, logits: Tensor, target: Tensor, num_labelled: int | None = None) -> Tensor:
+    def loss(self, logits: Tensor, target: Tensor, num_labelled: int | Tensor | None = None) -> Tensor:
         return multi_output_cross_entropy(
             logits,
             target,
@@ -173,24 +173,21 @@ class MultiOutputClassifier(L.LightningModule):
         # Each small tensor op costs ~10-20 us between a CPU step's large kernels, so the
         # common case (no missing labels) takes the shortest path: no masks, counts known.
         if self.train_fully_labelled:
-            num_labelled: int | Tensor = y.numel()
-            loss = self.loss(logits, y, num_labelled=num_labelled)
-            with torch.no_grad():
-                target_logit = logits.gather(1, y.unsqueeze(1))
-                # Right when the target's logit is the largest: the argmax compared with the
-                # target but for exact ties, at a fraction of `max(dim=1).indices` on CPU. A
-                # boolean sum counts exactly in int64, whatever the logits' (autocast) dtype.
-                num_correct = (target_logit >= logits.amax(dim=1, keepdim=True)).sum()
+            labelled, num_labelled, target = None, y.numel(), y
         else:
-            loss = self.loss(logits, y)
-            with torch.no_grad():
-                labelled = y != self.hparams.ignore_index
-                num_labelled = labelled.sum()
-                # Ignored targets are clamped into the class range for the gather, masked out after.
-                target_logit = logits.gather(1, y.clamp(0, self.num_classes - 1).unsqueeze(1))
-                correct = target_logit >= logits.amax(dim=1, keepdim=True)
-                num_correct = correct.logical_and_(labelled.unsqueeze(1)).sum()
+            labelled = y != self.hparams.ignore_index
+            num_labelled = labelled.sum()
+            # Ignored targets are clamped into the class range for the gather, masked out below.
+            target = y.clamp(0, self.num_classes - 1)
+        loss = self.loss(logits, y, num_labelled=num_labelled)
         with torch.no_grad():
+            # Right when the target's logit is the largest: the argmax compared with the
+            # target but for exact ties, at a fraction of `max(dim=1).indices` on CPU. A
+            # boolean sum counts exactly in int64, whatever the logits' (autocast) dtype.
+            correct = logits.gather(1, target.unsqueeze(1)) >= logits.amax(dim=1, keepdim=True)
+            if labelled is not None:
+                correct.logical_and_(labelled.unsqueeze(1))
+            num_correct = correct.sum()
             # Epoch values: exact over all batches and processes, weighted by labelled cells.
             # A non-finite loss (skipped by `non_finite_loss.action=skip`) stays out of the mean.
             finite = torch.isfinite(loss)

@@ -13,7 +13,7 @@ def multi_output_cross_entropy(
     ignore_index: int = -100,
     label_smoothing: float = 0.0,
     class_weight: Tensor | None = None,
-    num_labelled: int | None = None,
+    num_labelled: int | Tensor | None = None,
 ) -> Tensor:
     """Mean cross entropy over every labelled (sample, channel) cell.
 
@@ -30,9 +30,8 @@ def multi_output_cross_entropy(
         total = F.cross_entropy(
             logits, target, ignore_index=ignore_index, label_smoothing=label_smoothing, reduction="sum"
         )
-        if num_labelled is None:
-            return total / (target != ignore_index).sum().clamp(min=1)
-        return total / max(num_labelled, 1)
+        count = (target != ignore_index).sum() if num_labelled is None else num_labelled
+        return total / (count.clamp(min=1) if isinstance(count, Tensor) else max(count, 1))
     per_cell = F.cross_entropy(
         logits, target, ignore_index=ignore_index, label_smoothing=label_smoothing, reduction="none"
     )
