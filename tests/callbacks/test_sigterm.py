@@ -16,8 +16,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from multiout.callbacks.sigterm import SigtermAtStepEnd
 from multiout.data.synthetic import SyntheticDataModule
-from multiout.models.classifier import MultiOutputClassifier
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, quiet_trainer, small_classifier
 
 
 class SignalAt(L.Callback):
@@ -47,19 +46,13 @@ BATCHES = 15  # training batches an epoch below: 480 training samples, 32 a batc
 
 def fit(tmp_path, *callbacks: L.Callback, **trainer_options) -> L.Trainer:
     """Fits a small model with `SigtermAtStepEnd`; returns the trainer, stopped or not."""
-    model = MultiOutputClassifier(
-        num_features=6, num_channels=4, num_classes=3,
-        net={"class_path": "multiout.models.mlp.MLP", "hidden_sizes": [8]},
-        optimizer={"name": "AdamW", "lr": 1e-3},
-    )  # fmt: skip
-    trainer = L.Trainer(
-        **{"max_epochs": 1, "num_sanity_val_steps": 0, **trainer_options}, logger=False,
-        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-        use_distributed_sampler=False, default_root_dir=tmp_path, callbacks=[SigtermAtStepEnd(), *callbacks],
+    trainer = quiet_trainer(
+        tmp_path, **{"max_epochs": 1, "num_sanity_val_steps": 0, **trainer_options},
+        callbacks=[SigtermAtStepEnd(), *callbacks],
     )  # fmt: skip
     data = SyntheticDataModule(num_samples=600, num_features=6, num_channels=4, batch_size=32)
     with contextlib.suppress(SIGTERMException):
-        trainer.fit(model, datamodule=data)
+        trainer.fit(small_classifier(), datamodule=data)
     return trainer
 
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import warnings
 
-import lightning as L
 import lightning.pytorch.core.hooks
 import pytest
 import torch
 
 from multiout.data.synthetic import SyntheticDataModule
 from multiout.data.tensor_datamodule import TensorDataModule
-from multiout.models.classifier import MultiOutputClassifier
+from tests.conftest import quiet_trainer, small_classifier
 
 
 @pytest.mark.parametrize("kind", [tuple, list])
@@ -30,15 +29,8 @@ def test_a_batch_of_tensors_moves_without_lightnings_generic_walk(monkeypatch, k
 
 def test_training_with_a_data_module_warns_of_no_overridden_hook(tmp_path):
     datamodule = SyntheticDataModule(num_samples=300, num_features=6, num_channels=4, batch_size=32)
-    model = MultiOutputClassifier(
-        num_features=6, num_channels=4, num_classes=3,
-        net={"class_path": "multiout.models.mlp.MLP", "hidden_sizes": [8]},
-        optimizer={"name": "AdamW", "lr": 1e-3},
-    )  # fmt: skip
-    trainer = L.Trainer(
-        fast_dev_run=True, default_root_dir=tmp_path, use_distributed_sampler=False,
-        enable_progress_bar=False, enable_model_summary=False, logger=False,
-    )  # fmt: skip
+    model = small_classifier()
+    trainer = quiet_trainer(tmp_path, fast_dev_run=True)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         trainer.fit(model, datamodule=datamodule)

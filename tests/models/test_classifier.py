@@ -7,6 +7,7 @@ from multiout.data.tensor_datamodule import TensorDataModule
 from multiout.errors import InputError
 from multiout.models.classifier import MultiOutputClassifier
 from multiout.models.loss import multi_output_cross_entropy
+from tests.conftest import quiet_trainer
 
 B, F_IN, C, K = 16, 8, 5, 3
 
@@ -176,10 +177,7 @@ class GivenSplits(TensorDataModule):
 
 
 def fit_one_step(model: MultiOutputClassifier, datamodule: L.LightningDataModule, tmp_path) -> L.Trainer:
-    trainer = L.Trainer(
-        fast_dev_run=True, default_root_dir=tmp_path, use_distributed_sampler=False,
-        enable_progress_bar=False, enable_model_summary=False, logger=False,
-    )  # fmt: skip
+    trainer = quiet_trainer(tmp_path, fast_dev_run=True)
     trainer.fit(model, datamodule=datamodule)
     return trainer
 
