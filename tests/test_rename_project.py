@@ -3,6 +3,7 @@
 import os
 import re
 import shutil
+import site
 import subprocess
 import sys
 
@@ -12,8 +13,8 @@ from tests.conftest import REPO_ROOT
 
 NEW = "forked_pkg"
 NOT_COPIED = shutil.ignore_patterns(
-    ".git", "__pycache__", "*.egg-info", ".pytest_cache", ".ruff_cache", "outputs", "multirun", "wandb", "mlruns",
-    "mlflow.db", ".venv", "venv",
+    ".git", "__pycache__", "*.egg-info", ".pytest_cache", ".ruff_cache", ".mypy_cache", "outputs", "multirun",
+    "wandb", "mlruns", "mlflow.db", ".venv", "venv",
 )  # fmt: skip
 
 
@@ -30,7 +31,9 @@ def test_renamed_copy_installs_and_passes_tests(tmp_path):
     (old,) = [p.parent.name for p in (REPO_ROOT / "src").glob("*/__init__.py")]
     repo = tmp_path / "repo"
     shutil.copytree(REPO_ROOT, repo, ignore=NOT_COPIED)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # only the copy's install counts
+    # Only the copy's install counts; and the quick tests below pick their own tests, whatever
+    # PYTEST_ADDOPTS (a `-k`, say) the outer run was given.
+    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "PYTEST_ADDOPTS"}}
     sh(sys.executable, "scripts/rename_project.py", NEW, cwd=repo, env=env)
 
     assert (repo / "src" / NEW / "__init__.py").is_file() and not (repo / "src" / old).exists()
@@ -44,18 +47,16 @@ def test_renamed_copy_installs_and_passes_tests(tmp_path):
     assert not stale, f"still naming {old}: {stale}"
     assert f'name = "{NEW}"' in (repo / "pyproject.toml").read_text()
 
-    # Its own environment: the current one's packages, plus the copy installed in place.
-    sh(
-        sys.executable,
-        "-m",
-        "venv",
-        "--system-site-packages",
-        "--without-pip",
-        tmp_path / "venv",
-        cwd=tmp_path,
-        env=env,
-    )
-    python = str(tmp_path / "venv" / "bin" / "python")
+    # Its own environment: the current one's packages, plus the copy installed in place. Not
+    # `--system-site-packages`: from inside a venv (the README's setup) that would reach the base
+    # interpreter's packages, not this one's. A .pth file appends this interpreter's site dirs after
+    # the new venv's own; their .pth files are not run, so the original's editable install stays out.
+    venv = tmp_path / "venv"
+    sh(sys.executable, "-m", "venv", "--without-pip", venv, cwd=tmp_path, env=env)
+    python = str(venv / "bin" / "python")
+    inner_site = venv / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    outer_site = [*site.getsitepackages(), *([site.getusersitepackages()] if site.ENABLE_USER_SITE else [])]
+    (inner_site / "outer_env.pth").write_text("".join(f"{d}\n" for d in outer_site))
     install = [python, "-m", "pip", "install", "-q", "--no-deps", "-e", str(repo)]
     try:  # offline, with the setuptools at hand
         sh(*install, "--no-build-isolation", cwd=tmp_path, env=env)
