@@ -3,7 +3,7 @@
 import hydra
 from omegaconf import DictConfig
 
-from multiout.cli import run_evaluate
+from multiout.runtime.run import run_evaluate
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="evaluate")

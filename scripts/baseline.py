@@ -18,7 +18,7 @@ from hydra import compose, initialize_config_dir
 from sklearn.linear_model import LogisticRegression
 from sklearn.multioutput import MultiOutputClassifier
 
-from multiout.building import build
+from multiout.runtime.build import build
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 C_GRID = (0.001, 0.01, 0.1, 1.0)

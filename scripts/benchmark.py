@@ -23,23 +23,24 @@ from typing import Any
 
 import lightning
 import torch
-from rich.console import Console
-from rich.table import Table
-
-from multiout.benchmarks.loading import data_loading
-from multiout.benchmarks.metric import metric_update
-from multiout.benchmarks.startup import startup
-from multiout.benchmarks.timing import interleaved, median, median_ratio
-from multiout.benchmarks.training import (
+from omegaconf import OmegaConf
+from bench.loading import data_loading
+from bench.metric import metric_update
+from bench.startup import startup
+from bench.timing import interleaved, median, median_ratio
+from bench.training import (
     BENCH_OVERRIDES,
     compose_train_config,
     raw_loop_samples_per_s,
     template_samples_per_s,
 )
+from rich.console import Console
+from rich.table import Table
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = ("training", "metric", "loading", "startup", "cuda")
-BARS = {"training": 0.90, "metric": 30.0, "loading": 0.8}
+# Floors: the template's training against the raw loop and against Lightning's bare loop.
+BARS = {"training": 0.80, "training_vs_bare": 0.93, "metric": 30.0, "loading": 0.8}
 # Batch size and data for the GPU comparison: enough work per step to keep a GPU busy.
 CUDA_OVERRIDES = ["trainer=gpu", "data.batch_size=4096", "data.num_samples=400000"]
 CUDA_SETTINGS = {
@@ -50,7 +51,8 @@ CUDA_SETTINGS = {
 
 
 def training(overrides: list[str], rounds: int, device: str, bare: bool) -> dict[str, Any]:
-    """Template vs raw loop (and, if `bare`, Lightning's loop alone) in samples/s."""
+    """Template vs raw loop (and, if `bare`, Lightning's loop alone and the template without
+    each speed trick of `runtime/speed.py`) in samples/s."""
     with tempfile.TemporaryDirectory() as tmp:
         cfg = compose_train_config(
             REPO_ROOT / "conf", Path(tmp), [*BENCH_OVERRIDES, "trainer.max_epochs=3", *overrides]
@@ -61,6 +63,10 @@ def training(overrides: list[str], rounds: int, device: str, bare: bool) -> dict
         }
         if bare:
             candidates["lightning_bare"] = lambda: template_samples_per_s(cfg, bare=True)
+            without = "bench.training.WithoutLeanHooks"
+            candidates["without_lean_hooks"] = lambda: template_samples_per_s(cfg, model_class=without)
+            lightning_profiler = OmegaConf.merge(cfg, {"trainer": {"profiler": None}})
+            candidates["without_no_profiler"] = lambda: template_samples_per_s(lightning_profiler)
         runs = interleaved(candidates, rounds)
     result: dict[str, Any] = {"batch_size": cfg.data.batch_size}
     for clock in ("cpu", "wall"):
@@ -71,6 +77,8 @@ def training(overrides: list[str], rounds: int, device: str, bare: bool) -> dict
             result[f"{name}_samples_per_s_{clock}"] = median(values)
             if name != "raw":
                 result[f"{name}_vs_raw_{clock}"] = median_ratio(values, rates["raw"])
+        if "lightning_bare" in rates:
+            result[f"template_vs_bare_{clock}"] = median_ratio(rates["template"], rates["lightning_bare"])
     return result
 
 
@@ -132,6 +140,12 @@ def report(results: dict[str, Any]) -> Table:
             t[f"raw_samples_per_s_{clock}"], t[f"template_vs_raw_{clock}"], BARS["training"] if clock == "cpu" else None)  # fmt: skip
         row(f"  Lightning loop alone ({clock} time)", t[f"lightning_bare_samples_per_s_{clock}"],
             t[f"raw_samples_per_s_{clock}"], t[f"lightning_bare_vs_raw_{clock}"], None)  # fmt: skip
+        row(f"  template vs Lightning loop alone ({clock} time)", t[f"template_samples_per_s_{clock}"],
+            t[f"lightning_bare_samples_per_s_{clock}"], t[f"template_vs_bare_{clock}"],
+            BARS["training_vs_bare"] if clock == "cpu" else None)  # fmt: skip
+        for trick in ("lean_hooks", "no_profiler"):
+            row(f"  template without {trick} ({clock} time)", t[f"without_{trick}_samples_per_s_{clock}"],
+                t[f"raw_samples_per_s_{clock}"], t[f"without_{trick}_vs_raw_{clock}"], None)  # fmt: skip
     if big:
         row(f"  template at B={big['batch_size']} (cpu time)", big["template_samples_per_s_cpu"],
             big["raw_samples_per_s_cpu"], big["template_vs_raw_cpu"], None)  # fmt: skip

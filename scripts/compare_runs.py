@@ -12,8 +12,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from multiout.compare import DEFAULT_METRICS, find_runs, runs_table, summarize, write_csv
 from multiout.errors import InputError
+from multiout.tools.compare import DEFAULT_METRICS, find_runs, runs_table, summarize, write_csv
 
 
 def main(argv: list[str] | None = None) -> int:

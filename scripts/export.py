@@ -13,9 +13,9 @@ import sys
 import torch
 from omegaconf import OmegaConf
 
-from multiout.checkpoints import existing_checkpoint, load_model
 from multiout.errors import InputError, exit_on_input_error
-from multiout.export import export_model, run_exported
+from multiout.runtime.checkpoints import existing_checkpoint, load_model
+from multiout.tools.export import export_model, run_exported
 
 DEFAULTS = {
     "ckpt_path": None,

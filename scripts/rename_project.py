@@ -1,7 +1,7 @@
 """Rename this project for your fork: `python scripts/rename_project.py <new_name>`.
 
 Renames the package folder under src/, then rewrites the old name, as a whole word, in every
-text file of the repository: imports, `_target_` and `class_path` entries in conf/, the
+text file of the repository: imports, `_target_` entries in conf/, the
 pyproject metadata, docs, CI. Run it on a clean checkout (`git diff` shows what changed),
 then reinstall: `pip install -e ".[dev]"`. `--dry-run` lists the files it would change.
 Only the standard library is used, so it runs before anything is installed.

@@ -11,7 +11,7 @@ import torch
 
 from multiout.data.synthetic import SyntheticDataModule
 from multiout.models.classifier import MultiOutputClassifier
-from tests.conftest import read_metrics
+from tests.helpers import read_metrics
 
 pytestmark = [
     pytest.mark.gpu,
@@ -19,12 +19,12 @@ pytestmark = [
 ]
 
 SHAPES = {"num_features": 32, "num_channels": 47, "num_classes": 3}
-NET = {"class_path": "multiout.models.mlp.MLP", "hidden_sizes": [256, 256], "norm": "layer"}
+NET = {"_target_": "multiout.models.mlp.MLP", "hidden_sizes": [256, 256], "norm": "layer"}
 
 
 def _fit(precision: str, compile: bool, tmp_path) -> tuple[L.Trainer, MultiOutputClassifier]:
     model = MultiOutputClassifier(
-        **SHAPES, net=NET, optimizer={"name": "AdamW", "lr": 0.003}, compile=compile
+        **SHAPES, net=NET, optimizer={"_target_": "torch.optim.AdamW", "lr": 0.003}, compile=compile
     )
     trainer = L.Trainer(
         accelerator="gpu", devices=1, precision=precision, max_epochs=2, logger=False,

@@ -6,7 +6,7 @@ import json
 import pytest
 from omegaconf import OmegaConf
 
-from tests.conftest import run_script
+from tests.helpers import run_script
 
 pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason="needs the optuna extra")
 

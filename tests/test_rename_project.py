@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.helpers import REPO_ROOT
 
 NEW = "forked_pkg"
 NOT_COPIED = shutil.ignore_patterns(

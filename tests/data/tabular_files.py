@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from multiout.data.tabular import TabularDataModule
+
 
 def make_frame(n: int = 40, seed: int = 0) -> pd.DataFrame:
     """id, three features, and two -1/0/1 targets with about 20% missing labels."""
@@ -30,3 +32,10 @@ def write_table(frame: pd.DataFrame, path) -> str:
     else:
         frame.to_parquet(path, index=False)
     return str(path)
+
+
+def loaded(**options) -> TabularDataModule:
+    """A tabular data module with its files read, as Lightning's `setup` reads them."""
+    datamodule = TabularDataModule(**options)
+    datamodule.setup("fit")
+    return datamodule

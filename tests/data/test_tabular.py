@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from multiout.data.tabular import TabularDataModule
-from tests.data.tabular_files import make_frame, write_table
+from tests.data.tabular_files import loaded, make_frame, write_table
 
 LABELS = {-1: 0, 0: 1, 1: 2}
 
@@ -19,7 +19,7 @@ def expected_ids(frame: pd.DataFrame, columns: list[str]) -> torch.Tensor:
 
 def per_split(path: str, **kwargs) -> TabularDataModule:
     """Every split read from the same file: the train split is then the whole file."""
-    return TabularDataModule(train_path=path, val_path=path, test_path=path, exclude_columns=["id"], **kwargs)
+    return loaded(train_path=path, val_path=path, test_path=path, exclude_columns=["id"], **kwargs)
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
@@ -59,30 +59,40 @@ def test_target_list_feature_list_and_string_labels(tmp_path):
 def test_standardization_statistics_come_from_the_training_split_only(tmp_path):
     train, other = make_frame(50, seed=1), make_frame(30, seed=2) * 1  # different rows
     other[["f0", "f1", "f2"]] += 100.0
-    dm = TabularDataModule(
+    dm = loaded(
         train_path=write_table(train, tmp_path / "train.csv"),
         val_path=write_table(other, tmp_path / "val.csv"),
         test_path=write_table(other, tmp_path / "test.csv"),
         exclude_columns=["id"],
     )
     features = train[["f0", "f1", "f2"]].to_numpy().astype(np.float32).astype(np.float64)
-    np.testing.assert_allclose(dm.feature_mean, features.mean(axis=0), rtol=1e-12)
-    np.testing.assert_allclose(dm.feature_std, features.std(axis=0), rtol=1e-12)
+    mean, std = dm.feature_statistics()
+    np.testing.assert_allclose(mean, features.mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(std, features.std(axis=0), rtol=1e-6)
+
+
+def test_one_files_standardization_comes_from_its_training_rows_only(tmp_path):
+    frame = make_frame(100)
+    frame.loc[90:, ["f0", "f1", "f2"]] += 1000.0  # the test rows, in file order, far off
+    dm = loaded(path=write_table(frame, tmp_path / "d.csv"), exclude_columns=["id"],
+                val_fraction=0.1, test_fraction=0.1, ordered_split=True)  # fmt: skip
+    features = frame.loc[:79, ["f0", "f1", "f2"]].to_numpy().astype(np.float32).astype(np.float64)
+    mean, std = dm.feature_statistics()
+    np.testing.assert_allclose(mean, features.mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(std, features.std(axis=0), rtol=1e-6)
 
 
 def test_one_file_split_by_fractions_random_or_in_file_order(tmp_path):
     frame = make_frame(100)
     path = write_table(frame, tmp_path / "d.csv")
-    ordered = TabularDataModule(
+    ordered = loaded(
         path=path, exclude_columns=["id"], val_fraction=0.2, test_fraction=0.1, ordered_split=True
     )
     f0 = torch.tensor(frame["f0"].to_numpy(), dtype=torch.float32)
     assert torch.equal(ordered.splits["train"][0][:, 0], f0[:70])
     assert torch.equal(ordered.splits["val"][0][:, 0], f0[70:90])
     assert torch.equal(ordered.splits["test"][0][:, 0], f0[90:])
-    shuffled = TabularDataModule(
-        path=path, exclude_columns=["id"], val_fraction=0.2, test_fraction=0.1, seed=3
-    )
+    shuffled = loaded(path=path, exclude_columns=["id"], val_fraction=0.2, test_fraction=0.1, seed=3)
     sizes = {split: len(t[0]) for split, t in shuffled.splits.items()}
     assert sizes == {"train": 70, "val": 20, "test": 10}
     rows = torch.cat([t[0][:, 0] for t in shuffled.splits.values()])
@@ -92,8 +102,7 @@ def test_one_file_split_by_fractions_random_or_in_file_order(tmp_path):
 def test_k_folds_cover_the_non_test_rows_once_and_keep_test_fixed(tmp_path):
     path = write_table(make_frame(n=60), tmp_path / "d.csv")
     modules = [
-        TabularDataModule(path=path, exclude_columns=["id"], num_folds=3, fold=k, test_fraction=0.2)
-        for k in range(3)
+        loaded(path=path, exclude_columns=["id"], num_folds=3, fold=k, test_fraction=0.2) for k in range(3)
     ]
     rows = {
         name: [set(dm.splits[name][0][:, 0].tolist()) for dm in modules] for name in ("train", "val", "test")

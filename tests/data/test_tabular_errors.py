@@ -5,12 +5,13 @@ import pytest
 
 from multiout.data.tabular import TabularDataModule
 from multiout.errors import InputError
-from tests.data.tabular_files import make_frame, write_table
+from tests.data.tabular_files import loaded, make_frame, write_table
 
 
 def error_of(**kwargs) -> str:
+    """The error of building the data module and reading its files, as a run does before training."""
     with pytest.raises(InputError) as info:
-        TabularDataModule(**kwargs)
+        loaded(**kwargs)
     return str(info.value)
 
 
@@ -100,9 +101,3 @@ def test_missing_split_is_reported_when_asked_for(tmp_path):
 def test_label_values_must_be_distinct(tmp_path):
     path = write_table(make_frame(), tmp_path / "d.csv")
     assert "at least two distinct labels" in error_of(path=path, label_values=[0, 0, 1])
-
-
-def test_data_counts_that_contradict_the_file(tmp_path):
-    path = write_table(make_frame(), tmp_path / "d.csv")
-    message = error_of(path=path, exclude_columns=["id"], num_channels=5)
-    assert "data.num_channels=5" in message and "give 2" in message

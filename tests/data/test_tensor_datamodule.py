@@ -10,7 +10,7 @@ import torch
 
 from multiout.data.synthetic import SyntheticDataModule
 from multiout.data.tensor_datamodule import TensorDataModule
-from tests.conftest import quiet_trainer, small_classifier
+from tests.helpers import quiet_trainer, small_classifier
 
 
 @pytest.mark.parametrize("kind", [tuple, list])

@@ -1,14 +1,11 @@
 """The shipped real dataset loads through `experiment=us_employment` as documented."""
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 
-from multiout.building import build
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from multiout.runtime.build import build
+from tests.helpers import REPO_ROOT
 
 
 def test_experiment_reads_47_series_in_time_order():
@@ -17,6 +14,7 @@ def test_experiment_reads_47_series_in_time_order():
             "train", overrides=["experiment=us_employment", f"data.path={REPO_ROOT}/data/us_employment.csv"]
         )
     dm = build(cfg.data)
+    dm.setup("fit")
     raw = pd.read_csv(REPO_ROOT / "data" / "us_employment.csv")
     assert (dm.num_channels, dm.num_classes, dm.num_features) == (47, 3, 141)
     assert raw["month"].is_monotonic_increasing and raw["month"].iloc[0] == "1990-04"

@@ -8,8 +8,8 @@ from multiout.errors import InputError
 from multiout.models.classifier import MultiOutputClassifier
 
 MODEL = {
-    "net": {"class_path": "multiout.models.mlp.MLP", "hidden_sizes": [8]},
-    "optimizer": {"name": "SGD", "lr": 0.1},
+    "net": {"_target_": "multiout.models.mlp.MLP", "hidden_sizes": [8]},
+    "optimizer": {"_target_": "torch.optim.SGD", "lr": 0.1},
 }
 
 

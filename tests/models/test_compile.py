@@ -12,8 +12,8 @@ from omegaconf import OmegaConf
 from torch._dynamo.utils import counters
 
 from multiout.data.synthetic import SyntheticDataModule
-from multiout.distributed import distributed_job
 from multiout.models.classifier import MultiOutputClassifier
+from multiout.runtime.distributed import distributed_job
 
 # Inductor on CPU generates C++ and needs a compiler for it.
 pytestmark = pytest.mark.skipif(
@@ -25,8 +25,10 @@ SHAPES = {"num_features": 8, "num_channels": 5, "num_classes": 3}
 
 
 def _model(compile: bool) -> MultiOutputClassifier:
-    net = {"class_path": "multiout.models.mlp.MLP", "hidden_sizes": [16], "norm": "layer"}
-    return MultiOutputClassifier(**SHAPES, net=net, optimizer={"name": "AdamW", "lr": 0.01}, compile=compile)
+    net = {"_target_": "multiout.models.mlp.MLP", "hidden_sizes": [16], "norm": "layer"}
+    return MultiOutputClassifier(
+        **SHAPES, net=net, optimizer={"_target_": "torch.optim.AdamW", "lr": 0.01}, compile=compile
+    )
 
 
 def _train_and_save(model: MultiOutputClassifier, path: Path) -> None:
@@ -52,7 +54,7 @@ def test_compiled_checkpoint_loads_uncompiled_and_back(tmp_path):
     assert not [key for key in compiled.state_dict() if "_orig_mod" in key]
 
     plain = MultiOutputClassifier.load_from_checkpoint(tmp_path / "compiled.ckpt", compile=False)
-    assert not plain.compile_logits
+    assert not plain.hparams.compile
     _assert_same_weights(plain, compiled)
     x = torch.randn(4, SHAPES["num_features"])
     with torch.no_grad():
@@ -62,7 +64,7 @@ def test_compiled_checkpoint_loads_uncompiled_and_back(tmp_path):
     trained_plain = _model(compile=False)
     _train_and_save(trained_plain, tmp_path / "plain.ckpt")
     recompiled = MultiOutputClassifier.load_from_checkpoint(tmp_path / "plain.ckpt", compile=True)
-    assert recompiled.compile_logits
+    assert recompiled.hparams.compile
     _assert_same_weights(recompiled, trained_plain)
 
 
@@ -75,7 +77,6 @@ def test_under_ddp_only_the_forward_is_compiled(tmp_path):
         accelerator="cpu", devices=1, strategy="ddp", max_epochs=1, limit_train_batches=6,
         limit_val_batches=2, log_every_n_steps=1, logger=False, default_root_dir=tmp_path,
         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-        use_distributed_sampler=False,
     )  # fmt: skip
     with distributed_job(OmegaConf.create()):  # the process group goes when the fit ends
         trainer.fit(
@@ -84,15 +85,3 @@ def test_under_ddp_only_the_forward_is_compiled(tmp_path):
     assert trainer.global_step == 6
     # One graph for training and at most one more for evaluation (no autograd), whatever the step.
     assert 1 <= counters["stats"]["unique_graphs"] <= 2
-
-
-def test_weights_saved_under_a_torch_compile_wrapper_load(tmp_path):
-    """`torch.compile(module)` wraps it and saves keys as `trunk._orig_mod.0.weight`: accepted."""
-    model = _model(compile=False)
-    _train_and_save(model, tmp_path / "plain.ckpt")
-    checkpoint = torch.load(tmp_path / "plain.ckpt", weights_only=True)
-    checkpoint["state_dict"] = {
-        key.replace("trunk.", "trunk._orig_mod.", 1): value for key, value in checkpoint["state_dict"].items()
-    }
-    torch.save(checkpoint, tmp_path / "wrapped.ckpt")
-    _assert_same_weights(MultiOutputClassifier.load_from_checkpoint(tmp_path / "wrapped.ckpt"), model)

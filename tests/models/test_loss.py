@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.utils.class_weight import compute_class_weight
 
-from multiout.models.loss import balanced_class_weights, multi_output_cross_entropy
+from multiout.models.loss import balanced_class_weights, label_counts, multi_output_cross_entropy
 
 B, K, C, IGNORE = 50, 3, 4, -100
 
@@ -20,7 +20,7 @@ def labels_with_missing(seed: int = 0) -> torch.Tensor:
 
 def test_balanced_weights_equal_sklearn_per_channel():
     target = labels_with_missing()
-    weights = balanced_class_weights(target, K, IGNORE)
+    weights = balanced_class_weights(label_counts(target, K, IGNORE))
     for c in range(C):
         labels = target[:, c][target[:, c] != IGNORE].numpy()
         present = np.unique(labels)
@@ -32,7 +32,7 @@ def test_balanced_weights_equal_sklearn_per_channel():
 def test_weighted_loss_equals_hand_written_weighted_mean():
     target = labels_with_missing(1)
     logits = torch.randn(B, K, C, generator=torch.Generator().manual_seed(2))
-    weights = balanced_class_weights(target, K, IGNORE)
+    weights = balanced_class_weights(label_counts(target, K, IGNORE))
     # Per channel, cross_entropy's own `weight` (a [K] vector): sum of weighted terms and of
     # weights; the multi-output loss is the weighted mean over all channels' cells.
     numerator = denominator = 0.0
@@ -62,11 +62,18 @@ def test_a_batch_without_labels_has_zero_loss_and_finite_gradients(weighted):
     assert torch.equal(logits.grad, torch.zeros_like(logits))
 
 
-def test_a_known_label_count_gives_the_counted_mean():
+def test_the_unweighted_loss_is_torchs_mean_reduction():
     logits = torch.randn(B, K, C, generator=torch.Generator().manual_seed(5))
-    target = torch.randint(0, K, (B, C), generator=torch.Generator().manual_seed(6))
-    counted = multi_output_cross_entropy(logits, target, IGNORE, 0.1)
+    target = labels_with_missing(6)
     torch.testing.assert_close(
-        multi_output_cross_entropy(logits, target, IGNORE, 0.1, num_labelled=B * C), counted
+        multi_output_cross_entropy(logits, target, IGNORE, 0.1),
+        F.cross_entropy(logits, target, ignore_index=IGNORE, label_smoothing=0.1),
     )
-    torch.testing.assert_close(counted, F.cross_entropy(logits, target, label_smoothing=0.1))
+
+
+def test_label_counts_equal_a_hand_count():
+    target = labels_with_missing(7)
+    counts = label_counts(target, K, IGNORE)
+    for c in range(C):
+        for k in range(K):
+            assert counts[c, k] == sum(int(target[b, c]) == k for b in range(B))

@@ -4,10 +4,10 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
-from multiout.building import build, build_model
 from multiout.errors import InputError
 from multiout.models.resmlp import ResidualMLP
-from tests.conftest import REPO_ROOT
+from multiout.runtime.build import build, build_model
+from tests.helpers import REPO_ROOT
 
 
 def test_shapes_and_identity_blocks():

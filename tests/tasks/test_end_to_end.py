@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import SMALL_DATA, read_metrics, run_script
+from tests.helpers import SMALL_DATA, read_metrics, run_script
 
 pytestmark = pytest.mark.slow
 

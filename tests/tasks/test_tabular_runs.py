@@ -8,10 +8,10 @@ import pytest
 from omegaconf import OmegaConf
 from sklearn.metrics import accuracy_score
 
-from multiout.building import data_for_checkpoint
-from multiout.checkpoints import load_model
 from multiout.errors import InputError
-from tests.conftest import REPO_ROOT, read_metrics, run_script
+from multiout.runtime.build import data_for_checkpoint
+from multiout.runtime.checkpoints import load_model
+from tests.helpers import REPO_ROOT, read_metrics, run_script
 
 pytestmark = pytest.mark.slow
 

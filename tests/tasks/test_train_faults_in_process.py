@@ -9,10 +9,10 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
-from multiout.building import build, build_model, build_trainer
-from multiout.callbacks.non_finite_loss import NonFiniteLoss, NonFiniteLossError
-from multiout.cli import exit_on_training_fault, run_train
 from multiout.data.batching import epoch_generator
+from multiout.runtime.build import build, build_model, build_trainer
+from multiout.runtime.faults.non_finite_loss import NonFiniteLoss, NonFiniteLossError
+from multiout.runtime.run import exit_on_training_fault, run_train
 from multiout.tasks.train import train
 
 CONF = str(Path(__file__).resolve().parents[2] / "conf")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks import Callback
@@ -13,7 +14,8 @@ from rich.console import Console
 from rich.table import Table
 
 from multiout.metrics.figures import accuracy_figure, confusion_grid_figure
-from multiout.metrics.report import ChannelRow, channel_rows, write_rows_csv
+from multiout.metrics.report import channel_rows, write_rows_csv
+from multiout.models.classifier import MultiOutputClassifier
 
 log = logging.getLogger(__name__)
 
@@ -22,25 +24,22 @@ def _fmt(value: float) -> str:
     return "no labels" if math.isnan(value) else f"{value:.3f}"
 
 
-def channel_table(rows: list[ChannelRow]) -> Table:
+def channel_table(rows: list[dict[str, Any]]) -> Table:
+    """The rows of `per_channel.csv`, with accuracy's gain over the majority class beside it."""
     table = Table(title="per-channel test results", show_edge=False, pad_edge=False)
-    for name in ("channel", "acc", "majority", "acc - majority", "macro F1", "support"):
+    names = list(rows[0])
+    for name in names:
         table.add_column(name, justify="left" if name == "channel" else "right")
+    table.add_column("acc - majority", justify="right")
     for row in rows:
-        gain = row.accuracy - row.majority_acc
-        table.add_row(
-            row.channel,
-            _fmt(row.accuracy),
-            _fmt(row.majority_acc),
-            "" if math.isnan(gain) else f"{gain:+.3f}",
-            _fmt(row.macro_f1),
-            str(row.support),
-        )
+        gain = row["acc"] - row["majority_acc"]
+        cells = [_fmt(row[name]) if isinstance(row[name], float) else str(row[name]) for name in names]
+        table.add_row(*cells, "" if math.isnan(gain) else f"{gain:+.3f}")
     return table
 
 
 class PerChannelReport(Callback):
-    """Reports the model's last test epoch (`epoch_results["test"]`) channel by channel.
+    """Reports the model's last test epoch (`results["test"]`) channel by channel.
 
     Writes `per_channel.csv`, `per_channel_accuracy.png` (accuracy against the majority-class
     baseline) and `per_channel_confusion.png` into `output_dir`, and adds both figures to
@@ -52,16 +51,17 @@ class PerChannelReport(Callback):
         self.figures = figures
 
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        result = getattr(pl_module, "epoch_results", {}).get("test")
-        if result is None or not trainer.is_global_zero or trainer.fast_dev_run:
+        if not isinstance(pl_module, MultiOutputClassifier) or "test" not in pl_module.results:
+            return
+        if not trainer.is_global_zero or trainer.fast_dev_run:  # type: ignore[attr-defined]
             return  # fast_dev_run promises a run that writes nothing
-        rows = channel_rows(result["confmat"], pl_module.channel_names)
+        result = pl_module.results["test"]
+        rows = channel_rows(result, pl_module.channel_names)
         Console().print(channel_table(rows))
         path = write_rows_csv(self.output_dir / "per_channel.csv", rows)
         log.info(f"per-channel results written to {path}")
         if self.figures:
-            labels = pl_module.hparams.get("label_values") or list(range(pl_module.num_classes))
-            self._save_figures(trainer, rows, result["confmat"], pl_module.channel_names, labels)
+            self._save_figures(trainer, rows, result.confmat, pl_module.channel_names, pl_module.label_values)
 
     def _save_figures(self, trainer: L.Trainer, rows, confmat, names: list[str], labels: list) -> None:
         figures = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from lightning.pytorch.callbacks import Callback
 from torch import Tensor
+
+from multiout.runtime.atomic import atomic_path
 
 
 def probability_column(channel: str, label: object) -> str:
@@ -44,7 +47,7 @@ class PredictionCSVWriter(Callback):
         self.ids = ids
         self.id_column = id_column
         self.save_probabilities = save_probabilities
-        self._tmp = self.path.with_name(f".{self.path.name}.tmp")
+        self._file = ExitStack()  # the `atomic_path` the rows go to, open from the first batch to the end
         self._writer: pacsv.CSVWriter | None = None
         self._rows = 0
 
@@ -59,9 +62,9 @@ class PredictionCSVWriter(Callback):
     ) -> None:
         table = self._table(prediction.float().cpu())
         if self._writer is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self._file.enter_context(atomic_path(self.path))
             options = pacsv.WriteOptions(quoting_style="needed")
-            self._writer = pacsv.CSVWriter(self._tmp, table.schema, write_options=options)
+            self._writer = pacsv.CSVWriter(tmp, table.schema, write_options=options)
         self._writer.write_table(table)
         self._rows += table.num_rows
 
@@ -83,8 +86,16 @@ class PredictionCSVWriter(Callback):
     def on_predict_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self._writer is not None:
             self._writer.close()
-            os.replace(self._tmp, self.path)
             self._writer = None
+            self._file.close()  # renames the finished file into place
+
+    def on_exception(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
+    ) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+            self._file.__exit__(type(exception), exception, exception.__traceback__)  # deletes it
 
     @property
     def rows_written(self) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -161,14 +162,13 @@ class ShardedBatchSampler(Sampler[Tensor]):
             order = torch.arange(self.num_samples)
         chunks = torch.tensor_split(order, len(self) * self.world_size)[self.rank :: self.world_size]
         resume, self._resume = self._resume, None
-        mid_epoch = resume is not None and resume["epoch"] == self.epoch and resume["batches_done"] > 0
-        if mid_epoch and _finished_epoch(resume):
-            self.batches_done = len(self)  # saved after the epoch's last batch: nothing is left
-        elif mid_epoch:
-            self._check_layout(resume)
-            self.batches_done = resume["batches_done"]
-        else:
-            self.batches_done = 0
+        self.batches_done = 0
+        if resume is not None and resume["epoch"] == self.epoch and resume["batches_done"] > 0:
+            if _finished_epoch(resume):
+                self.batches_done = len(self)  # saved after the epoch's last batch: nothing is left
+            else:
+                self._check_layout(resume)
+                self.batches_done = resume["batches_done"]
         return chunks[self.batches_done :]
 
     def __iter__(self) -> Iterator[Tensor]:
@@ -191,7 +191,7 @@ def _finished_epoch(state: dict[str, int]) -> bool:
     )
 
 
-def _as_is(batch: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+def _as_is(batch: Any) -> Any:
     return batch
 
 
@@ -200,25 +200,44 @@ def sequential_loader(dataset: IndexedTensors, batch_size: int) -> DataLoader:
     return DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=_as_is)
 
 
-class InMemoryBatches:
-    """Batches straight from in-memory tensors, in the sampler's order, in this process.
+class ShardedBatches:
+    """This process's batches of a split, in the sampler's order: what the data modules hand
+    to Lightning, which takes any sized iterable as a loader and calls `sampler.set_epoch`.
 
-    What a DataLoader without workers does, minus its per-batch bookkeeping (fetcher, collate,
-    profiler records), which costs about as much as gathering a batch of rows itself. Lightning
-    takes any sized iterable as a loader and calls `sampler.set_epoch` through `.sampler`.
+    Without workers, batches come straight from the in-memory tensors: what a DataLoader does,
+    minus its per-batch bookkeeping (fetcher, collate, profiler records), which costs about as
+    much as gathering a batch of rows itself. With `num_workers`, a DataLoader gathers them in
+    worker processes. Either way this is no `DataLoader` to Lightning, so it never swaps in a
+    `DistributedSampler`: the sampler shards exactly, without padding.
     """
 
     batch_sampler = None  # read by Lightning's checks, as on a DataLoader that has a sampler
 
-    def __init__(self, dataset: IndexedTensors, sampler: ShardedBatchSampler, pin_memory: bool) -> None:
+    def __init__(
+        self, dataset: IndexedTensors, sampler: ShardedBatchSampler, pin_memory: bool, num_workers: int = 0
+    ) -> None:
         self.dataset = dataset
         self.sampler = sampler
         self.pin_memory = pin_memory
+        self.workers: DataLoader | None = None
+        if num_workers > 0:
+            self.workers = DataLoader(
+                dataset,
+                sampler=sampler,
+                batch_size=None,  # the sampler yields whole batches; the dataset indexes them at once
+                collate_fn=_as_is,
+                num_workers=num_workers,
+                pin_memory=pin_memory,
+                persistent_workers=True,
+            )
 
     def __len__(self) -> int:
         return len(self.sampler)
 
     def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
+        if self.workers is not None:
+            yield from self.workers
+            return
         # One loop, no nested generators: at ~15 µs a batch, every Python call shows.
         sampler, dataset = self.sampler, self.dataset
         for index in sampler.remaining_batches():
@@ -228,7 +247,7 @@ class InMemoryBatches:
 
 
 # What the data modules hand to Lightning: any sized iterable of batches will do.
-Batches = InMemoryBatches | DataLoader
+Batches = ShardedBatches | DataLoader
 
 
 def batch_loader(
@@ -240,17 +259,7 @@ def batch_loader(
     world_size: int = 1,
     num_workers: int = 0,
     pin_memory: bool = False,
-) -> Batches:
-    """An iterable of whole batches: in this process, or from `num_workers` worker processes."""
+) -> ShardedBatches:
+    """This process's share of whole batches: in this process, or from `num_workers` workers."""
     sampler = ShardedBatchSampler(len(dataset), batch_size, shuffle, seed, rank, world_size)
-    if num_workers == 0:
-        return InMemoryBatches(dataset, sampler, pin_memory)
-    return DataLoader(
-        dataset,
-        sampler=sampler,
-        batch_size=None,  # the sampler yields whole batches; the dataset indexes them at once
-        collate_fn=_as_is,
-        num_workers=num_workers,
-        pin_memory=pin_memory,
-        persistent_workers=num_workers > 0,
-    )
+    return ShardedBatches(dataset, sampler, pin_memory, num_workers)

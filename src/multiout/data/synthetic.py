@@ -93,3 +93,8 @@ class SyntheticDataModule(TensorDataModule):
         for split, idx in self._indices.items():
             self.splits[split] = (x[idx], y[idx])
             self.bayes_acc[split] = bayes_accuracy(probs[idx], y[idx])
+
+    def reference_metrics(self) -> dict[str, float]:
+        """The Bayes-optimal accuracy of each split: what `metrics.json` compares a model with."""
+        self.setup()
+        return {f"{split}/bayes_acc": acc for split, acc in self.bayes_acc.items() if split != "train"}

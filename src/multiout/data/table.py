@@ -111,7 +111,7 @@ class _Rows:
     """
 
     def __init__(self, width: int, dtype: type, total: int | None = None) -> None:
-        self.array = np.empty((total or 0, width), dtype=dtype)
+        self.array: np.ndarray = np.empty((total or 0, width), dtype=dtype)
         self.used = 0
 
     def take(self, row0: int, num_rows: int, expected_total: int = 0) -> np.ndarray:

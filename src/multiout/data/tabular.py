@@ -1,13 +1,16 @@
 """Your own table: feature columns and many target columns from CSV or Parquet files.
 
-Everything is read and checked when the module is built, so a bad file, column or label
-stops the run before the trainer exists. Features stay as they are in the file; the
+Headers are read and checked when the module is built, every value in `setup`: a bad file,
+column or label stops the run before training starts. Features stay as they are in the file; the
 training split's mean and standard deviation are handed to the model, which standardizes
 its input with them and keeps them in its checkpoint, so that evaluation and prediction
 on new files transform features exactly as training did.
 """
 
 from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -22,7 +25,7 @@ from multiout.data.tensor_datamodule import TensorDataModule
 from multiout.errors import InputError
 
 
-def check_label_values(label_values: list, ignore_index: int) -> list:
+def check_label_values(label_values: Sequence, ignore_index: int) -> list:
     values = list(label_values)
     if len(values) < 2 or len(set(values)) != len(values):
         raise InputError(f"data.label_values must list at least two distinct labels, got {values}")
@@ -33,7 +36,7 @@ def check_label_values(label_values: list, ignore_index: int) -> list:
     return values
 
 
-def standardization(x: Tensor, block_rows: int = 8192) -> tuple[list[float], list[float]]:
+def standardization(x: Tensor, block_rows: int = 8192) -> tuple[Tensor, Tensor]:
     """Per-feature mean and standard deviation in float64, a block of rows at a time (no full
     float64 copy); constant features get a standard deviation of 1 so they pass unchanged."""
     mean = torch.zeros(x.shape[1], dtype=torch.float64)
@@ -45,11 +48,15 @@ def standardization(x: Tensor, block_rows: int = 8192) -> tuple[list[float], lis
         sq += (block.double() - mean).square().sum(dim=0)
     std = (sq / len(x)).sqrt()
     std[std < 1e-12] = 1.0
-    return mean.tolist(), std.tolist()
+    return mean.float(), std.float()
 
 
 class TabularDataModule(TensorDataModule):
-    """Splits from one file (by `val_fraction`/`test_fraction`) or from one file per split."""
+    """Splits from one file (by `val_fraction`/`test_fraction`) or from one file per split.
+
+    `__init__` reads only the files' headers: the columns, and so the shapes the model is built
+    with, are known (and checked) at once. `setup` reads and checks every value.
+    """
 
     def __init__(
         self,
@@ -60,9 +67,9 @@ class TabularDataModule(TensorDataModule):
         predict_path: str | None = None,
         target_columns: str | list[str] = "y_*",
         feature_columns: list[str] | None = None,
-        exclude_columns: list[str] = (),
+        exclude_columns: tuple[str, ...] | list[str] = (),
         id_column: str | None = None,
-        label_values: list = (-1, 0, 1),
+        label_values: tuple | list = (-1, 0, 1),
         val_fraction: float = 0.1,
         test_fraction: float = 0.1,
         ordered_split: bool = False,
@@ -73,56 +80,65 @@ class TabularDataModule(TensorDataModule):
         seed: int = 0,
         shuffle_seed: int = 0,
         ignore_index: int = -100,
-        num_features: int | None = None,
-        num_channels: int | None = None,
-        num_classes: int | None = None,
     ) -> None:
         super().__init__(batch_size, num_workers, shuffle_seed)
         self.label_values = check_label_values(label_values, ignore_index)
-        files = _split_files(path, train_path, val_path, test_path)
-        first = next(iter(files.values()), predict_path)
+        self.files = _split_files(path, train_path, val_path, test_path)
+        self.predict_path = predict_path
+        first = next(iter(self.files.values()), predict_path)
         if first is None:
             raise InputError(
                 "data: no file given; set data.path (one file, split by data.val_fraction and "
                 "data.test_fraction), or data.train_path, data.val_path and data.test_path"
             )
         excluded = list(exclude_columns or [])
-        columns = resolve_columns(first, target_columns, feature_columns, excluded, id_column, bool(files))
-        self.columns = columns
-        read = {"columns": columns, "label_values": self.label_values, "ignore_index": ignore_index}
-        if path is not None:
-            table = read_table(path, **read)
-            folds = (num_folds, fold)
-            self.splits = _split_table(table, val_fraction, test_fraction, seed, ordered_split, folds)
-        else:
-            for split, split_path in files.items():
-                _check_same_columns(split_path, columns)
-                table = read_table(split_path, **read)
-                self.splits[split] = (torch.from_numpy(table.features), torch.from_numpy(table.targets))
-        self.predict_ids: pa.ChunkedArray | None = None
-        if predict_path is not None:
-            _check_same_columns(predict_path, Columns(columns.features, [], columns.id))
-            table = read_table(predict_path, **read, with_targets=False)
-            self.splits["predict"] = (torch.from_numpy(table.features),)
-            self.predict_ids = table.ids
-        self.num_features = len(columns.features)
-        self.num_channels = len(columns.targets)
-        self.num_classes = len(self.label_values)
-        self.feature_names = columns.features
-        self.channel_names = columns.targets
-        self.feature_mean, self.feature_std = (
-            standardization(self.splits["train"][0]) if "train" in self.splits else (None, None)
+        self.columns = resolve_columns(
+            first, target_columns, feature_columns, excluded, id_column, bool(self.files)
         )
-        for key, given in (
-            ("num_features", num_features),
-            ("num_channels", num_channels),
-            ("num_classes", num_classes),
-        ):
-            if given is not None and given != getattr(self, key):
-                raise InputError(
-                    f"data.{key}={given}, but the columns and label values give {getattr(self, key)}; "
-                    f"leave data.{key} null"
-                )
+        for split_path in self.files.values():
+            _check_same_columns(split_path, self.columns)
+        if predict_path is not None:
+            _check_same_columns(predict_path, Columns(self.columns.features, [], self.columns.id))
+        if path is not None and ordered_split and num_folds is not None:
+            raise InputError("data.num_folds needs data.ordered_split=false: folds are drawn at random")
+        self.split_options = (val_fraction, test_fraction, seed, ordered_split, (num_folds, fold))
+        self.ignore_index = ignore_index
+        self.num_features = len(self.columns.features)
+        self.num_channels = len(self.columns.targets)
+        self.num_classes = len(self.label_values)
+        self.feature_names = self.columns.features
+        self.channel_names = self.columns.targets
+        self.predict_ids: pa.ChunkedArray | None = None
+        self._statistics: tuple[Tensor, Tensor] | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        read = functools.partial(
+            read_table, columns=self.columns, label_values=self.label_values, ignore_index=self.ignore_index
+        )
+        if stage == "predict":
+            if "predict" not in self.splits and self.predict_path is not None:
+                table = read(self.predict_path, with_targets=False)
+                self.splits["predict"] = (torch.from_numpy(table.features),)
+                self.predict_ids = table.ids
+            return
+        if "train" in self.splits or not self.files:
+            return
+        if "all" in self.files:
+            table = read(self.files["all"])
+            self.splits.update(_split_table(table, *self.split_options))
+            return
+        for split, split_path in self.files.items():
+            table = read(split_path)
+            self.splits[split] = (torch.from_numpy(table.features), torch.from_numpy(table.targets))
+
+    def feature_statistics(self) -> tuple[Tensor, Tensor]:
+        """The training split's per-feature mean and standard deviation, which the model
+        standardizes its input with (and keeps in its checkpoints)."""
+        if self._statistics is None:
+            if "train" not in self.splits:
+                raise InputError("data: no train split; set data.path or data.train_path")
+            self._statistics = standardization(self.splits["train"][0])
+        return self._statistics
 
     def predict_dataloader(self) -> Batches:
         return self._loader("predict", shuffle=False)
@@ -164,8 +180,6 @@ def _split_table(
     reorders the rows in place (each split's rows keep file order), so no split is a copy."""
     x, y = torch.from_numpy(table.features), torch.from_numpy(table.targets)
     num_folds, fold = folds
-    if ordered and num_folds is not None:
-        raise InputError("data.num_folds needs data.ordered_split=false: folds are drawn at random")
     if ordered:
         sizes = split_sizes(len(x), val_fraction, test_fraction)
     else:

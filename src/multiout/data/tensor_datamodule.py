@@ -18,6 +18,7 @@ from multiout.data.batching import (
     sequential_loader,
 )
 from multiout.errors import InputError
+from multiout.models.loss import label_counts
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +26,8 @@ log = logging.getLogger(__name__)
 class TensorDataModule(L.LightningDataModule):
     """Serves `(x, y)` splits from tensors that subclasses put in `self.splits` in `setup`.
 
-    Batches come from `batch_loader`, which shards them across processes itself; the trainer
-    must run with `use_distributed_sampler=False` (every trainer config here sets it).
+    Batches come from `batch_loader`, which shards them across processes itself, each sample
+    exactly once per epoch: multi-process validation and test metrics are exact.
     """
 
     def __init__(self, batch_size: int, num_workers: int, shuffle_seed: int) -> None:
@@ -38,7 +39,9 @@ class TensorDataModule(L.LightningDataModule):
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.shuffle_seed = shuffle_seed
-        self.splits: dict[str, tuple[Tensor, Tensor]] = {}
+        self.splits: dict[str, tuple[Tensor, ...]] = {}
+        self.ignore_index = -100  # the label of a missing cell; data with such cells set it
+        self.num_classes = 0  # set by subclasses
         self._train_sampler: ShardedBatchSampler | None = None
         self._train_sampler_state: dict[str, int] | None = None
 
@@ -51,6 +54,12 @@ class TensorDataModule(L.LightningDataModule):
             self._train_sampler.load_state_dict(self._train_sampler_state)
             self._train_sampler_state = None
         return loader
+
+    def train_label_counts(self) -> Tensor:
+        """`[C, K]` count of each class per channel in the training labels (for class weights)."""
+        if "train" not in self.splits:
+            self.setup("fit")
+        return label_counts(self.splits["train"][1], self.num_classes, self.ignore_index)
 
     def state_dict(self) -> dict[str, dict[str, int]]:
         """Saved in every checkpoint: how far the current training epoch has got."""
@@ -89,7 +98,7 @@ class TensorDataModule(L.LightningDataModule):
     def _loader(self, split: str, shuffle: bool) -> Batches:
         trainer = self.trainer
         dataset = IndexedTensors(*self.splits[split])
-        if trainer is not None and trainer.overfit_batches:
+        if trainer is not None and trainer.overfit_batches:  # type: ignore[attr-defined]
             # Lightning swaps in a SequentialSampler to overfit the same batches every epoch.
             return sequential_loader(dataset, self.batch_size)
         rank, world_size = (trainer.global_rank, trainer.world_size) if trainer else (0, 1)

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from multiout.metrics.report import ChannelRow
 
-
-def accuracy_figure(rows: list[ChannelRow]) -> Figure:
+def accuracy_figure(rows: list[dict[str, Any]]) -> Figure:
     """Per-channel accuracy as bars, the majority-class baseline as a tick on each bar."""
-    names = [row.channel for row in rows]
+    names = [row["channel"] for row in rows]
     y = np.arange(len(rows))
     fig = Figure(figsize=(7, 1.5 + 0.22 * len(rows)), layout="constrained")
     ax = fig.add_subplot()
-    ax.barh(y, [row.accuracy for row in rows], color="tab:blue", label="model")
+    ax.barh(y, [row["acc"] for row in rows], color="tab:blue", label="model")
     ax.scatter(
-        [row.majority_acc for row in rows], y, marker="|", s=120, color="black", label="majority class"
+        [row["majority_acc"] for row in rows], y, marker="|", s=120, color="black", label="majority class"
     )
     ax.set_yticks(y, names, fontsize=7)
     ax.invert_yaxis()

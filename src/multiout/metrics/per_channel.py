@@ -54,6 +54,8 @@ class PerChannelConfusionMatrix(Metric):
     is_differentiable = False
     higher_is_better = True
     full_state_update = False
+    counts: Tensor
+    _channel_offset: Tensor
 
     def __init__(self, num_channels: int, num_classes: int, ignore_index: int = -100) -> None:
         super().__init__()

@@ -1,27 +1,18 @@
-"""Per-channel report rows from a confusion matrix: what `per_channel.csv` holds."""
+"""Per-channel report rows from a stage's result: what `per_channel.csv` holds."""
 
 from __future__ import annotations
 
 import csv
 import math
 import os
-from dataclasses import astuple, dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from torch import Tensor
 
-from multiout.metrics.per_channel import per_channel_accuracy, per_channel_macro_f1, support
-
-
-@dataclass(frozen=True)
-class ChannelRow:
-    """One channel's test results; NaN where the channel has no labels."""
-
-    channel: str
-    accuracy: float
-    majority_acc: float
-    macro_f1: float
-    support: int
+from multiout.metrics.per_channel import support
+from multiout.metrics.results import StageResult
+from multiout.runtime.atomic import atomic_path
 
 
 def majority_accuracy(confmat: Tensor) -> Tensor:
@@ -31,22 +22,24 @@ def majority_accuracy(confmat: Tensor) -> Tensor:
     return class_counts.max(dim=1).values.double() / support(confmat).double()
 
 
-def channel_rows(confmat: Tensor, channel_names: list[str]) -> list[ChannelRow]:
-    acc, majority = per_channel_accuracy(confmat), majority_accuracy(confmat)
-    f1, counts = per_channel_macro_f1(confmat), support(confmat)
-    return [
-        ChannelRow(name, acc[c].item(), majority[c].item(), f1[c].item(), int(counts[c]))
-        for c, name in enumerate(channel_names)
-    ]
+def channel_rows(result: StageResult, channel_names: list[str]) -> list[dict[str, Any]]:
+    """One row per channel: its name, every metric of `PER_CHANNEL`, the majority-class
+    baseline and the number of labels; NaN where a channel has no labels."""
+    majority, counts = majority_accuracy(result.confmat).tolist(), support(result.confmat).tolist()
+    rows = []
+    for c, name in enumerate(channel_names):
+        row: dict[str, Any] = {"channel": name}
+        row.update({metric: values[c] for metric, values in result.per_channel.items()})
+        row.update({"majority_acc": majority[c], "support": int(counts[c])})
+        rows.append(row)
+    return rows
 
 
-def write_rows_csv(path: str | os.PathLike, rows: list[ChannelRow]) -> Path:
+def write_rows_csv(path: str | os.PathLike, rows: list[dict[str, Any]]) -> Path:
     """`per_channel.csv`; a channel without labels has empty metric cells, not 0 or 1."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow([field.name for field in fields(ChannelRow)])
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
         for row in rows:
-            writer.writerow(["" if isinstance(v, float) and math.isnan(v) else v for v in astuple(row)])
-    return path
+            writer.writerow({k: "" if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()})
+    return Path(path)

@@ -3,61 +3,34 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from typing import Any
 
 import lightning as L
 import torch
 from torch import Tensor, nn
-from torchmetrics import MeanMetric
 
-from multiout.class_path import import_class
 from multiout.errors import InputError
-from multiout.metrics.per_channel import (
-    PerChannelConfusionMatrix,
-    default_channel_names,
-    per_channel_accuracy,
-)
-from multiout.metrics.running_mean import RunningMean
-from multiout.models.loss import balanced_class_weights, cell_weights, multi_output_cross_entropy
-from multiout.models.optim import (
-    adapted_to_trainer,
-    build_optimizer,
-    build_scheduler,
-    check_scheduler,
-    optimizer_class,
-)
-
-EVAL_STAGES = ("val", "test")
-CLASS_WEIGHTS = (None, "balanced")
+from multiout.metrics.per_channel import default_channel_names
+from multiout.metrics.results import EvalMetrics, StageResult
+from multiout.metrics.training import TrainingMetrics
+from multiout.models.loss import balanced_class_weights, cross_entropy_terms
+from multiout.models.schedules import LIGHTNING_KEYS, build_optimizer, build_scheduler
+from multiout.models.targets import build, target_class
+from multiout.runtime.speed import LeanHooks
 
 
-@functools.cache
-def compiled(function: Callable[..., Tensor]) -> Callable[..., Tensor]:
-    """`torch.compile(function)`, made once per function: every model shares its compiled code."""
-    return torch.compile(function)
-
-
-def build_trunk(config: dict[str, Any], in_features: int) -> nn.Module:
-    """`{"class_path": "pkg.mod.Class", **kwargs}` -> `Class(in_features=..., **kwargs)`.
-
-    The class must map `[B, in_features]` to `[B, out_features]` and expose `out_features`.
-    """
-    options = dict(config)
-    path = str(options.pop("class_path", ""))
-    trunk = import_class(path, "model.net.class_path")(in_features=in_features, **options)
-    if not isinstance(getattr(trunk, "out_features", None), int):
-        raise InputError(f"model.net.class_path: {path} must set an integer attribute `out_features`")
-    return trunk
-
-
-class MultiOutputClassifier(L.LightningModule):
+class MultiOutputClassifier(LeanHooks, L.LightningModule):  # without LeanHooks: plain Lightning
     """Predicts `num_classes` classes for each of `num_channels` outputs at once.
 
-    `forward` returns logits `[B, K, C]`: one `Linear(hidden, K * C)` head reshaped so that
-    the class dimension comes second, as `cross_entropy` wants it. Every constructor argument
-    is a plain value, so a checkpoint alone rebuilds the model, under `weights_only=True` too.
+    `forward` returns logits `[B, K, C]`: one `Linear(hidden, K * C)` head reshaped so that the
+    class dimension comes second, as `cross_entropy` wants it. `net`, `optimizer` and
+    `scheduler` are `{"_target_": ..., **arguments}` dicts: every argument is a plain value, so
+    a checkpoint alone rebuilds the model, under `weights_only=True` too.
     """
+
+    feature_mean: Tensor
+    feature_std: Tensor
+    class_weight: Tensor | None
 
     def __init__(
         self,
@@ -69,225 +42,147 @@ class MultiOutputClassifier(L.LightningModule):
         scheduler: dict[str, Any] | None = None,
         ignore_index: int = -100,
         label_smoothing: float = 0.0,
-        channel_names: list[str] | None = None,
         class_weights: str | None = None,
+        channel_names: list[str] | None = None,
         feature_names: list[str] | None = None,
-        feature_mean: list[float] | None = None,
-        feature_std: list[float] | None = None,
         label_values: list | None = None,
         compile: bool = False,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        optimizer_class(optimizer)  # a misspelt name fails now, not once training has started
-        check_scheduler(scheduler)
-        if class_weights not in CLASS_WEIGHTS:
-            raise InputError(
-                f"model.class_weights must be one of {list(CLASS_WEIGHTS)}, got {class_weights!r}"
-            )
-        if class_weights is not None:
-            # Filled from the training labels in `setup`; saved, so evaluation weighs alike.
-            self.register_buffer("class_weight", torch.ones(num_channels, num_classes))
-        # Standardization from the training split, kept as plain hyperparameters so that the
-        # checkpoint alone transforms new files the way training did.
-        self.standardize = feature_mean is not None and feature_std is not None
-        if self.standardize:
-            self.register_buffer("feature_mean", torch.tensor(feature_mean), persistent=False)
-            self.register_buffer("feature_std", torch.tensor(feature_std), persistent=False)
-        self.num_channels = num_channels
-        self.num_classes = num_classes
+        check_options(optimizer, scheduler, class_weights, ignore_index, num_classes)
+        self.num_channels, self.num_classes = num_channels, num_classes
+        self.ignore_index, self.label_smoothing, self.compile_logits = ignore_index, label_smoothing, compile
         self.channel_names = channel_names or default_channel_names(num_channels)
-        self.trunk = build_trunk(net, num_features)
+        # Your labels in class-id order (e.g. -1, 0, 1): what predictions are mapped back to.
+        self.label_values = label_values or list(range(num_classes))
+        self.trunk = build(net, "model.net", in_features=num_features)
+        if not isinstance(getattr(self.trunk, "out_features", None), int):
+            raise InputError(f"model.net: {net['_target_']} must set an integer attribute `out_features`")
         self.head = nn.Linear(self.trunk.out_features, num_classes * num_channels)
-        self.confusion = nn.ModuleDict(
-            {s: PerChannelConfusionMatrix(num_channels, num_classes, ignore_index) for s in EVAL_STAGES}
-        )
-        self.eval_loss = nn.ModuleDict({s: MeanMetric() for s in EVAL_STAGES})
-        self.train_loss = RunningMean()
-        self.train_acc = RunningMean()
-        # Set in `setup` when no training label equals `ignore_index`: training steps then
-        # skip every mask (see `training_step`).
-        self.train_fully_labelled = False
-        # Final per-stage results of the last finished epoch, for metrics.json and reports.
-        self.epoch_results: dict[str, dict[str, Any]] = {}
-        # `forward` runs `logits` through `torch.compile` (at the first batch). The module
-        # itself is neither wrapped nor changed, so parameter names stay as they are and
-        # checkpoints move freely between compiled and uncompiled models.
-        self.compile_logits = compile
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        # Lightning stores the running hook's name here around every hook call, about 40
-        # times a training step, and `nn.Module.__setattr__` first checks each value against
-        # the parameter, buffer and module types: ~3% of a default CPU step. A name is none
-        # of those, so it is stored directly.
-        if name == "_current_fx_name":
-            object.__setattr__(self, name, value)
-        else:
-            super().__setattr__(name, value)
+        # Set from the training split in `setup` and saved in checkpoints, so that evaluation,
+        # prediction and export transform inputs and weigh classes exactly as training did.
+        self.register_buffer("feature_mean", torch.zeros(num_features))
+        self.register_buffer("feature_std", torch.ones(num_features))
+        self.register_buffer("class_weight", torch.ones(num_channels, num_classes) if class_weights else None)
+        self.train_metrics = TrainingMetrics(ignore_index)
+        self.val_metrics = EvalMetrics(num_channels, num_classes, ignore_index)
+        self.test_metrics = EvalMetrics(num_channels, num_classes, ignore_index)
+        self.results: dict[str, StageResult] = {}  # of each stage's last finished epoch
 
     def forward(self, x: Tensor) -> Tensor:
-        # Only this computation is compiled, not the module's `__call__` (`nn.Module.compile`):
-        # under DDP Lightning runs the training and evaluation steps through `__call__`, and
-        # tracing them would take in their logging and recompile at every global step.
-        if self.compile_logits:
-            return compiled(type(self).logits)(self, x)
-        return self.logits(x)
+        # `model.compile=true` compiles this computation only, not the module's `__call__`, through
+        # which Lightning runs whole steps under DDP (tracing those would recompile every step).
+        return compiled_logits(self, x) if self.compile_logits else self.logits(x)
 
     def logits(self, x: Tensor) -> Tensor:
-        """Logits `[B, K, C]` of features `[B, F]`: what `forward` runs, compiled or not."""
-        if self.standardize:
-            x = (x - self.feature_mean) / self.feature_std
+        """Logits `[B, K, C]` of features `[B, F]`."""
+        x = (x - self.feature_mean) / self.feature_std
         return self.head(self.trunk(x)).view(-1, self.num_classes, self.num_channels)
 
-    def setup(self, stage: str) -> None:
-        if stage != "fit":
-            return
-        splits = getattr(self.trainer.datamodule, "splits", None)
-        targets = splits["train"][1] if splits and "train" in splits else None
-        # Known only for in-memory training labels; any other data takes the masked path.
-        self.train_fully_labelled = targets is not None and not bool(
-            (targets == self.hparams.ignore_index).any()
+    def loss(self, logits: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+        """Mean cross entropy over the labelled cells, and their (class-weighted) count."""
+        total, weight = cross_entropy_terms(
+            logits, target, self.ignore_index, self.label_smoothing, self.class_weight
         )
-        if self.hparams.class_weights == "balanced":
-            if targets is None:
-                raise InputError(
-                    "model.class_weights=balanced counts the training labels, which needs a data "
-                    "module with in-memory splits (data.splits['train'] = (x, y)); set it to null"
-                )
-            weights = balanced_class_weights(targets, self.num_classes, self.hparams.ignore_index)
-            self.class_weight.copy_(weights)
+        return total / weight.to(total.dtype).clamp(min=torch.finfo(total.dtype).tiny), weight
 
-    def loss(self, logits: Tensor, target: Tensor, num_labelled: int | Tensor | None = None) -> Tensor:
-        return multi_output_cross_entropy(
-            logits,
-            target,
-            self.hparams.ignore_index,
-            self.hparams.label_smoothing,
-            getattr(self, "class_weight", None),
-            num_labelled,
-        )
+    def setup(self, stage: str) -> None:
+        if stage == "fit":
+            self.fit_to_training_data(self.trainer.datamodule)  # type: ignore[attr-defined]
+
+    def fit_to_training_data(self, datamodule: Any) -> None:
+        """Standardization and class weights from the training split, where the data module
+        offers them (`feature_statistics()`, `train_label_counts()`; see docs/adapt.md)."""
+        if hasattr(datamodule, "feature_statistics"):
+            mean, std = datamodule.feature_statistics()
+            self.feature_mean.copy_(mean)
+            self.feature_std.copy_(std)
+        if self.class_weight is not None:
+            if not hasattr(datamodule, "train_label_counts"):
+                raise InputError(
+                    "model.class_weights=balanced counts the training labels, which needs a data module "
+                    "with train_label_counts() (as TensorDataModule has); set model.class_weights=null"
+                )
+            self.class_weight.copy_(balanced_class_weights(datamodule.train_label_counts()))
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         x, y = batch
         logits = self(x)
-        # Each small tensor op costs ~10-20 us between a CPU step's large kernels, so the
-        # common case (no missing labels) takes the shortest path: no masks, counts known.
-        if self.train_fully_labelled:
-            labelled, num_labelled, target = None, y.numel(), y
-        else:
-            labelled = y != self.hparams.ignore_index
-            num_labelled = labelled.sum()
-            # Ignored targets are clamped into the class range for the gather, masked out below.
-            target = y.clamp(0, self.num_classes - 1)
-        loss = self.loss(logits, y, num_labelled=num_labelled)
-        with torch.no_grad():
-            # Right when the target's logit is the largest: the argmax compared with the
-            # target but for exact ties, at a fraction of `max(dim=1).indices` on CPU. A
-            # boolean sum counts exactly in int64, whatever the logits' (autocast) dtype.
-            correct = logits.gather(1, target.unsqueeze(1)) >= logits.amax(dim=1, keepdim=True)
-            if labelled is not None:
-                correct.logical_and_(labelled.unsqueeze(1))
-            num_correct = correct.sum()
-            # Epoch values: exact over all batches and processes, weighted by labelled cells.
-            # A non-finite loss (skipped by `non_finite_loss.action=skip`) stays out of the mean.
-            finite = torch.isfinite(loss)
-            self.train_loss.update(
-                total=torch.where(finite, loss, 0.0) * num_labelled, weight=finite * num_labelled
-            )
-            self.train_acc.update(total=num_correct, weight=num_labelled)
-        # Step values only on the steps whose values reach the loggers: each `self.log` call
-        # costs Lightning ~0.5 ms on CPU (it moves its result record to the device), a tenth
-        # of a default step. The Metric objects themselves are logged once per epoch.
-        if self._logs_this_step():
-            denominator = num_labelled.clamp(min=1) if isinstance(num_labelled, Tensor) else num_labelled
-            acc = num_correct / denominator
-            self.log_dict({"train/loss_step": loss.detach(), "train/acc_step": acc}, prog_bar=True)
+        loss, weight = self.loss(logits, y)
+        self.train_metrics.update(logits.detach(), y, loss.detach(), weight)
+        self.log("train/loss_step", loss.detach(), prog_bar=True)
         return loss
 
-    def _logs_this_step(self) -> bool:
-        """Whether Lightning hands this step's logged values to the loggers."""
-        if self._trainer is None:  # a step called by hand, outside a Trainer: no loggers
-            return False
-        every = self.trainer.log_every_n_steps
-        return bool(self.trainer.fast_dev_run) or (every > 0 and (self.global_step + 1) % every == 0)
-
     def on_train_epoch_end(self) -> None:
-        self.log_dict({"train/loss_epoch": self.train_loss, "train/acc_epoch": self.train_acc})
+        values = self.train_metrics.compute()  # summed over processes
+        self.log_global({f"train/{name}_epoch": value for name, value in values.items()})
+        self.train_metrics.reset()
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
-        self._eval_step(batch, "val")
+        self.eval_step(batch, self.val_metrics)
 
     def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
-        self._eval_step(batch, "test")
+        self.eval_step(batch, self.test_metrics)
+
+    def eval_step(self, batch: tuple[Tensor, Tensor], metrics: EvalMetrics) -> None:
+        x, y = batch
+        logits = self(x)
+        loss, weight = self.loss(logits, y)
+        metrics.update(logits, y, loss, weight)
 
     def predict_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
         """Class probabilities `[B, K, C]`."""
         return self(batch[0]).softmax(dim=1)
 
-    def _eval_step(self, batch: tuple[Tensor, Tensor], stage: str) -> None:
-        x, y = batch
-        logits = self(x)
-        if hasattr(self, "class_weight"):
-            labelled = float(cell_weights(y, self.class_weight, self.hparams.ignore_index).sum())
-        else:
-            labelled = int((y != self.hparams.ignore_index).sum())
-        if labelled:
-            # Weighted by labelled cells (or their class weights), so the epoch loss is exact
-            # however batches are cut.
-            self.eval_loss[stage].update(self.loss(logits, y), weight=labelled)
-        self.confusion[stage].update(logits, y)
-
     def on_validation_epoch_end(self) -> None:
-        self._finish_eval_epoch("val")
+        self.finish_eval_epoch("val", self.val_metrics)
 
     def on_test_epoch_end(self) -> None:
-        self._finish_eval_epoch("test")
+        self.finish_eval_epoch("test", self.test_metrics)
 
-    def _finish_eval_epoch(self, stage: str) -> None:
-        confmat = self.confusion[stage].compute()  # summed over processes: exact under DDP
-        loss = self.eval_loss[stage].compute()
-        acc = per_channel_accuracy(confmat)
-        mean_acc = acc.nanmean()  # channels without labels are NaN and left out
-        # The values are already global, but Lightning wants epoch-level logs synced under DDP
-        # (it warns otherwise). `max` over equal values returns them bit for bit; a mean need not.
-        synced = {"sync_dist": True, "reduce_fx": "max"}
-        self.log(f"{stage}/loss", loss.float(), **synced)
-        self.log(f"{stage}/acc", mean_acc.float(), prog_bar=True, **synced)
-        per_channel = {f"{stage}/acc/{name}": acc[c].float() for c, name in enumerate(self.channel_names)}
-        self.log_dict(per_channel, **synced)
+    def finish_eval_epoch(self, stage: str, metrics: EvalMetrics) -> None:
+        result = metrics.compute()  # counts summed over processes: exact under DDP
+        values = result.logged(stage, self.channel_names)
+        self.log_global({f"{stage}/acc": values.pop(f"{stage}/acc")}, prog_bar=True)
+        self.log_global(values)
         if not self.trainer.sanity_checking:
-            self.epoch_results[stage] = {
-                "loss": loss.item(),
-                "acc": mean_acc.item(),  # float64: exact mean of the per-channel values
-                "acc_per_channel": acc.tolist(),
-                "confmat": confmat.cpu(),
-            }
-        self.confusion[stage].reset()
-        self.eval_loss[stage].reset()
+            self.results[stage] = result
+        metrics.reset()
 
-    def configure_gradient_clipping(
-        self,
-        optimizer: Any,
-        gradient_clip_val: float | None = None,
-        gradient_clip_algorithm: str | None = None,
-    ) -> None:
-        # Lightning asks on every step; with clipping off (the default) there is nothing to do.
-        if gradient_clip_val:
-            super().configure_gradient_clipping(optimizer, gradient_clip_val, gradient_clip_algorithm)
-
-    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Accept weights saved from a `torch.compile(module)` wrapper (keys with `_orig_mod.`)."""
-        state = checkpoint.get("state_dict")
-        if state is not None:
-            checkpoint["state_dict"] = {key.replace("_orig_mod.", ""): value for key, value in state.items()}
+    def log_global(self, values: dict[str, Any], prog_bar: bool = False) -> None:
+        """Log epoch values that are already the same on every process. Lightning wants them
+        synced under DDP (it warns otherwise): `max` over equal values keeps them bit for bit."""
+        self.log_dict(values, prog_bar=prog_bar, sync_dist=True, reduce_fx="max")
 
     def configure_optimizers(self) -> Any:
-        config = adapted_to_trainer(
-            self.hparams.optimizer, self.trainer.precision, self.trainer.gradient_clip_val
+        clipping = bool(self.trainer.gradient_clip_val)
+        optimizer = build_optimizer(
+            self.hparams["optimizer"], self.parameters(), self.trainer.precision, clipping
         )
-        optimizer = build_optimizer(self.parameters(), config)
         total_steps = int(self.trainer.estimated_stepping_batches)
-        scheduler = build_scheduler(optimizer, self.hparams.scheduler, total_steps)
-        if scheduler is None:
-            return optimizer
-        return {"optimizer": optimizer, "lr_scheduler": scheduler}
+        scheduler = build_scheduler(self.hparams["scheduler"], optimizer, total_steps)
+        return optimizer if scheduler is None else {"optimizer": optimizer, "lr_scheduler": scheduler}
+
+
+def check_options(
+    optimizer: dict, scheduler: dict | None, class_weights: str | None, ignore_index: int, num_classes: int
+) -> None:
+    """Config mistakes that would otherwise surface only once training is set up."""
+    target_class(optimizer, "model.optimizer")
+    if scheduler:
+        target_class({k: v for k, v in scheduler.items() if k not in LIGHTNING_KEYS}, "model.scheduler")
+    if class_weights not in (None, "balanced"):
+        raise InputError(f"model.class_weights must be one of [None, 'balanced'], got {class_weights!r}")
+    if 0 <= ignore_index < num_classes:
+        raise InputError(f"model.ignore_index={ignore_index} collides with class id {ignore_index}; use -100")
+
+
+@functools.cache
+def _compiled() -> Any:
+    return torch.compile(MultiOutputClassifier.logits)
+
+
+def compiled_logits(model: MultiOutputClassifier, x: Tensor) -> Tensor:
+    """`model.logits(x)` through one `torch.compile`d function that every model shares."""
+    return _compiled()(model, x)

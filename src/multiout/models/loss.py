@@ -7,36 +7,47 @@ import torch.nn.functional as F
 from torch import Tensor
 
 
+def cross_entropy_terms(
+    logits: Tensor,
+    target: Tensor,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    class_weight: Tensor | None = None,
+) -> tuple[Tensor, Tensor]:
+    """The sum of the per-cell losses and the sum of their weights: their ratio is the loss, and
+    the weight lets a mean over batches (and processes) be exact however the batches are cut.
+
+    `logits` are `[B, K, C]` (class dimension second, as `cross_entropy` expects for extra
+    dimensions) and `target` is `[B, C]` class ids; cells equal to `ignore_index` weigh 0. Other
+    cells weigh 1, or with `class_weight` `[C, K]`, `class_weight[c, target[b, c]]`: for one
+    channel, what `cross_entropy(weight=...)` computes.
+    """
+    if class_weight is None:
+        total = F.cross_entropy(
+            logits, target, ignore_index=ignore_index, label_smoothing=label_smoothing, reduction="sum"
+        )
+        return total, (target != ignore_index).sum()
+    per_cell = F.cross_entropy(
+        logits, target, ignore_index=ignore_index, label_smoothing=label_smoothing, reduction="none"
+    )
+    weight = cell_weights(target, class_weight, ignore_index)
+    return (per_cell * weight).sum(), weight.sum()
+
+
 def multi_output_cross_entropy(
     logits: Tensor,
     target: Tensor,
     ignore_index: int = -100,
     label_smoothing: float = 0.0,
     class_weight: Tensor | None = None,
-    num_labelled: int | Tensor | None = None,
 ) -> Tensor:
-    """Mean cross entropy over every labelled (sample, channel) cell.
+    """Mean cross entropy over every labelled (sample, channel) cell (weighted by `class_weight`).
 
-    `logits` are `[B, K, C]` (class dimension second, as `cross_entropy` expects for extra
-    dimensions) and `target` is `[B, C]` class ids; cells equal to `ignore_index` are skipped.
-    With `class_weight` `[C, K]`, cell `(b, c)` counts `class_weight[c, target[b, c]]` times
-    and the mean is weighted: for one channel, what `cross_entropy(weight=...)` computes.
-    `num_labelled`, the number of cells not equal to `ignore_index`, saves counting them
-    when the caller already knows it (unweighted loss only).
+    A batch without any label gives 0 (and zero gradients) rather than the 0/0 = NaN of
+    `reduction="mean"`, which would stop a run on valid data.
     """
-    if class_weight is None:
-        # The mean that reduction="mean" takes, except that a batch without any label gives 0
-        # (and zero gradients) instead of 0/0 = NaN, which would stop a run on valid data.
-        total = F.cross_entropy(
-            logits, target, ignore_index=ignore_index, label_smoothing=label_smoothing, reduction="sum"
-        )
-        count = (target != ignore_index).sum() if num_labelled is None else num_labelled
-        return total / (count.clamp(min=1) if isinstance(count, Tensor) else max(count, 1))
-    per_cell = F.cross_entropy(
-        logits, target, ignore_index=ignore_index, label_smoothing=label_smoothing, reduction="none"
-    )
-    weight = cell_weights(target, class_weight, ignore_index)
-    return (per_cell * weight).sum() / weight.sum().clamp(min=torch.finfo(weight.dtype).tiny)
+    total, weight = cross_entropy_terms(logits, target, ignore_index, label_smoothing, class_weight)
+    return total / weight.to(total.dtype).clamp(min=torch.finfo(total.dtype).tiny)
 
 
 def cell_weights(target: Tensor, class_weight: Tensor, ignore_index: int = -100) -> Tensor:
@@ -46,17 +57,22 @@ def cell_weights(target: Tensor, class_weight: Tensor, ignore_index: int = -100)
     return class_weight[channel, target.where(labelled, 0)] * labelled
 
 
-def balanced_class_weights(target: Tensor, num_classes: int, ignore_index: int = -100) -> Tensor:
-    """`[C, K]` weights `n_c / (K_c * count[c, k])` from training labels `[N, C]`, where `n_c`
-    counts the labelled cells of channel `c` and `K_c` the classes present in them: scikit-learn's
-    `class_weight="balanced"`, per channel. Each channel's weights then sum to `n_c` over its
-    training cells, so channels keep their unweighted share of the loss. A class absent from a
-    channel's training labels gets weight 1 (it never occurs in that channel's training loss)."""
+def label_counts(target: Tensor, num_classes: int, ignore_index: int = -100) -> Tensor:
+    """`[C, K]` count of each class id per channel in labels `[N, C]`, missing labels left out."""
     num_channels = target.shape[1]
     labelled = target != ignore_index
     flat = torch.arange(num_channels) * num_classes + target.where(labelled, 0)
     counts = torch.bincount(flat[labelled], minlength=num_channels * num_classes)
-    counts = counts.view(num_channels, num_classes).double()
+    return counts.view(num_channels, num_classes)
+
+
+def balanced_class_weights(counts: Tensor) -> Tensor:
+    """`[C, K]` weights `n_c / (K_c * count[c, k])` from training label counts `[C, K]`, where `n_c`
+    counts the labelled cells of channel `c` and `K_c` the classes present in them: scikit-learn's
+    `class_weight="balanced"`, per channel. Each channel's weights then sum to `n_c` over its
+    training cells, so channels keep their unweighted share of the loss. A class absent from a
+    channel's training labels gets weight 1 (it never occurs in that channel's training loss)."""
+    counts = counts.double()
     present = (counts > 0).sum(dim=1, keepdim=True)
     weights = counts.sum(dim=1, keepdim=True) / (present * counts)
     return torch.where(counts > 0, weights, torch.ones_like(weights)).float()

@@ -6,12 +6,13 @@ from typing import Any
 
 import lightning as L
 
-from multiout.tasks.results import collect_metrics
+from multiout.metrics.results import collect_metrics
+from multiout.models.classifier import MultiOutputClassifier
 
 
 def evaluate(
-    trainer: L.Trainer, model: L.LightningModule, datamodule: L.LightningDataModule, ckpt_path: str
+    trainer: L.Trainer, model: MultiOutputClassifier, datamodule: L.LightningDataModule, ckpt_path: str
 ) -> dict[str, Any]:
     """Score `model` (already loaded from `ckpt_path`) on the test split."""
     trainer.test(model, datamodule=datamodule, verbose=False)
-    return {**collect_metrics(model, datamodule, ("test",)), "ckpt_path": ckpt_path}
+    return {**collect_metrics(model.results, ("test",), datamodule), "ckpt_path": ckpt_path}

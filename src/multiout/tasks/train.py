@@ -7,7 +7,8 @@ from typing import Any
 
 import lightning as L
 
-from multiout.tasks.results import collect_metrics
+from multiout.metrics.results import collect_metrics
+from multiout.models.classifier import MultiOutputClassifier
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ def best_checkpoint(trainer: L.Trainer) -> str | None:
 
 def train(
     trainer: L.Trainer,
-    model: L.LightningModule,
+    model: MultiOutputClassifier,
     datamodule: L.LightningDataModule,
     *,
     ckpt_path: str | None = None,
@@ -46,4 +47,4 @@ def train(
         stages = ("val", "test")
     elif fit:
         stages = ("val",)
-    return {**collect_metrics(model, datamodule, stages), "ckpt_path": tested_ckpt}
+    return {**collect_metrics(model.results, stages, datamodule), "ckpt_path": tested_ckpt}

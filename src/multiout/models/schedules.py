@@ -1,0 +1,68 @@
+"""Optimizer and learning-rate schedule from the model's `_target_` dicts, as Lightning wants them."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from torch import nn
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LambdaLR
+
+from multiout.models.targets import build, target_class
+
+log = logging.getLogger(__name__)
+
+# Keys of a scheduler config that go to Lightning's `lr_scheduler` dict, not to the class.
+LIGHTNING_KEYS = ("interval", "frequency", "monitor")
+
+
+class WarmupCosine(LambdaLR):
+    """Linear warm-up over `warmup_fraction` of the run, then cosine decay to `min_lr_ratio` of
+    the base learning rate, stepped once per optimizer step."""
+
+    def __init__(
+        self, optimizer: Optimizer, total_steps: int, warmup_fraction: float = 0.0, min_lr_ratio: float = 0.0
+    ) -> None:
+        self.total_steps = max(1, int(total_steps))
+        self.warmup_steps = round(warmup_fraction * self.total_steps)
+        self.min_lr_ratio = min_lr_ratio
+        super().__init__(optimizer, self.factor)
+
+    def factor(self, step: int) -> float:
+        if step < self.warmup_steps:
+            return (step + 1) / self.warmup_steps
+        progress = min(1.0, (step - self.warmup_steps) / max(1, self.total_steps - self.warmup_steps))
+        return self.min_lr_ratio + (1 - self.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def build_optimizer(
+    spec: Mapping[str, Any],
+    params: Iterable[nn.Parameter],
+    precision: str = "32-true",
+    clipping: bool = False,
+) -> Optimizer:
+    """The optimizer of `spec`, unfused where Lightning cannot run a fused one: it clips gradients
+    under mixed precision only if it unscales them itself, which a fused optimizer does instead."""
+    if spec.get("fused") and clipping and str(precision).endswith("-mixed"):
+        log.info("gradient clipping under %s precision: the optimizer runs unfused", precision)
+        spec = {**spec, "fused": False}
+    return build(spec, "model.optimizer", params)
+
+
+def build_scheduler(spec: Mapping[str, Any] | None, optimizer: Optimizer, total_steps: int) -> dict | None:
+    """Lightning's `lr_scheduler` dict for `spec`, or None for a constant learning rate.
+
+    `interval` (`step` or `epoch`, default `epoch`), `frequency` and `monitor` go to Lightning;
+    a class that takes `total_steps` (`WarmupCosine`, `OneCycleLR`) gets the run's optimizer steps.
+    """
+    if not spec:
+        return None
+    options = {key: value for key, value in spec.items() if key not in LIGHTNING_KEYS}
+    if "total_steps" in inspect.signature(target_class(options, "model.scheduler")).parameters:
+        options.setdefault("total_steps", total_steps)
+    scheduler = build(options, "model.scheduler", optimizer)
+    return {"scheduler": scheduler, **{key: spec[key] for key in LIGHTNING_KEYS if key in spec}}

@@ -1,0 +1,1 @@
+"""Fault tolerance: SIGTERM, last.ckpt, non-finite losses, step seeding, atomic checkpoint writes."""

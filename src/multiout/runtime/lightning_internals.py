@@ -1,0 +1,51 @@
+"""Every use of Lightning's private API outside the speed tricks (`runtime/speed.py`), in one place.
+
+Each works around a limit of Lightning's public API and is guarded by
+`tests/runtime/test_lightning_internals.py`, which fails when a Lightning upgrade moves what it
+relies on.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+
+import lightning as L
+from lightning.pytorch.loggers.csv_logs import ExperimentWriter
+from lightning.pytorch.strategies.launchers import subprocess_script
+
+
+def set_received_sigterm(trainer: L.Trainer, value: bool) -> None:
+    """Lightning's own SIGTERM flag, which `trainer.received_sigterm` reads and its loops act on:
+    the only way to stop a run the way Lightning's SIGTERM handler does (see `faults/sigterm.py`)."""
+    trainer._signal_connector.received_sigterm = value
+
+
+def should_update_logs(trainer: L.Trainer) -> bool:
+    """Whether values logged in the current training step reach the loggers (Lightning's cadence:
+    `log_every_n_steps`, and the last step)."""
+    return trainer._logger_connector.should_update_logs
+
+
+@contextmanager
+def ddp_child_command(command: Callable[[int], tuple[Sequence[str], str]]) -> Iterator[None]:
+    """Lightning starts DDP ranks > 0 of a Hydra app with the command `command(local_rank)`
+    gives (command, working directory) while the block runs (see `runtime/distributed.py`)."""
+    original = subprocess_script._hydra_subprocess_cmd
+    subprocess_script._hydra_subprocess_cmd = command  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        subprocess_script._hydra_subprocess_cmd = original
+
+
+class AppendingWriter(ExperimentWriter):
+    """Lightning's CSV writer, continuing an existing `metrics.csv` instead of deleting it."""
+
+    def _check_log_dir_exists(self) -> None:
+        # Lightning deletes an existing metrics.csv here. Keep it, and its columns, so that new
+        # rows go below the old ones (the file is rewritten only if new columns appear).
+        if self._fs.isfile(self.metrics_file_path):
+            with self._fs.open(self.metrics_file_path, "r", newline="") as f:
+                self.metrics_keys = sorted(csv.DictReader(f).fieldnames or [])

@@ -1,0 +1,172 @@
+"""What the root scripts run: config in, objects built, task called, results written."""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from hydra.core.hydra_config import HydraConfig
+from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+from omegaconf import DictConfig, OmegaConf
+
+from multiout.callbacks.prediction_writer import PredictionCSVWriter
+from multiout.errors import InputError, exit_on_input_error
+from multiout.metrics.results import log_summary
+from multiout.runtime.atomic import write_json_atomic
+from multiout.runtime.build import build, build_model, build_trainer, data_for_checkpoint
+from multiout.runtime.checkpoints import (
+    check_shapes,
+    checkpoint_file,
+    load_model,
+    saved_hparams,
+    starting_checkpoint,
+)
+from multiout.runtime.distributed import distributed_job
+from multiout.runtime.faults.non_finite_loss import NonFiniteLossError
+from multiout.runtime.resolvers import register_resolvers
+from multiout.runtime.startup import print_start
+from multiout.tasks.evaluate import evaluate
+from multiout.tasks.predict import predict
+from multiout.tasks.train import train
+
+log = logging.getLogger(__name__)
+
+# Before Hydra composes a config that uses them.
+register_resolvers()
+
+
+@contextmanager
+def exit_on_training_fault(run_dir: str) -> Iterator[None]:
+    """A diverged loss exits 3 with one line; SIGTERM exits 143 once its checkpoint is saved."""
+    try:
+        yield
+    except NonFiniteLossError as err:
+        print(f"error: {err}; checkpoints in {run_dir} predate it", file=sys.stderr)
+        sys.exit(3)
+    except SIGTERMException:
+        log.warning(f"stopped by SIGTERM; continue with: {resume_command(run_dir)}")
+        sys.exit(128 + signal.SIGTERM)
+
+
+# Overrides a resume replaces: it continues in its run dir, from that dir's last.ckpt. Hydra's
+# own overrides (`hydra.*`) are kept but for the run dir, the mode Hydra records itself and
+# what DDP ranks are started with.
+NOT_REPEATED_ON_RESUME = (
+    "resume", "ckpt_path", "hydra.run.dir", "hydra.mode", "hydra.job.name", "hydra.output_subdir",
+)  # fmt: skip
+
+
+def resume_command(run_dir: str) -> str:
+    """`python train.py` with this launch's overrides and `resume=<run_dir>`: the same world
+    size, data and schedule, which a mid-epoch resume needs to continue where it stopped."""
+    overrides = []
+    if HydraConfig.initialized():
+        hydra_cfg = HydraConfig.get()
+        overrides = [*hydra_cfg.overrides.task, *hydra_cfg.overrides.hydra]
+    kept = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") not in NOT_REPEATED_ON_RESUME]
+    return shlex.join(["python", "train.py", *kept, f"resume={run_dir}"])
+
+
+def _report(trainer: L.Trainer, output_dir: str, metrics: dict[str, Any]) -> None:
+    """Summary lines and `metrics.json`, from the first process only."""
+    if trainer.is_global_zero:
+        log_summary(metrics)
+        path = write_json_atomic(Path(output_dir) / "metrics.json", metrics)
+        log.info(f"metrics written to {path}")
+
+
+def run_train(cfg: DictConfig) -> float | None:
+    """`python train.py`: build data, model, callbacks, loggers and trainer; fit; test."""
+    with exit_on_input_error(), exit_on_training_fault(cfg.paths.output_dir), distributed_job(cfg) as job:
+        ckpt_path = starting_checkpoint(cfg.get("ckpt_path"), cfg.get("resume"), cfg.paths.output_dir)
+        L.seed_everything(cfg.seed, workers=True)
+        datamodule = build(cfg.data)
+        print_start(cfg, datamodule, cfg.paths.output_dir)
+        model = build_model(cfg.model, datamodule)
+        if ckpt_path is not None:
+            hint = "give the data and model overrides it was trained with"
+            check_shapes(ckpt_path, saved_hparams(ckpt_path), dict(model.hparams), "this run's config", hint)
+        trainer = job.track(build_trainer(cfg))
+        run_info = {"seed": cfg.seed, "tags": _tags(cfg)}
+        _log_run_info(trainer, run_info)
+        metrics = train(trainer, model, datamodule, ckpt_path=ckpt_path, fit=cfg.train, test=cfg.test)
+        metrics.update(run_info)
+        _finish_loggers(trainer)
+        _report(trainer, cfg.paths.output_dir, metrics)
+        return _objective(metrics, cfg.get("optimized_metric"))
+
+
+def run_evaluate(cfg: DictConfig) -> None:
+    """`python evaluate.py ckpt_path=...`: test a checkpoint and write its metrics."""
+    with exit_on_input_error(), distributed_job(cfg) as job:
+        ckpt_path = checkpoint_file(cfg.ckpt_path)
+        model = load_model(cfg.model._target_, ckpt_path)
+        datamodule = data_for_checkpoint(cfg.data, model, ckpt_path)
+        check_shapes(ckpt_path, dict(model.hparams), vars(datamodule), "the data")
+        print_start(cfg, datamodule, cfg.paths.output_dir)
+        trainer = job.track(build_trainer(cfg))
+        run_info = {"tags": _tags(cfg)}
+        _log_run_info(trainer, run_info)
+        metrics = {**evaluate(trainer, model, datamodule, ckpt_path), **run_info}
+        _finish_loggers(trainer)
+        _report(trainer, cfg.paths.output_dir, metrics)
+
+
+def run_predict(cfg: DictConfig) -> None:
+    """`python predict.py ckpt_path=... data.predict_path=...`: write `predictions.csv`."""
+    with exit_on_input_error():
+        ckpt_path = checkpoint_file(cfg.ckpt_path)
+        model = load_model(cfg.model._target_, ckpt_path)
+        datamodule = data_for_checkpoint(cfg.data, model, ckpt_path)
+        shapes = {"num_features": getattr(datamodule, "num_features", None)}
+        check_shapes(ckpt_path, dict(model.hparams), shapes, "the data")
+        writer = PredictionCSVWriter(
+            cfg.predictions_file,
+            channel_names=model.channel_names,
+            label_values=model.label_values,
+            ids=getattr(datamodule, "predict_ids", None),
+            id_column=cfg.data.get("id_column"),
+            save_probabilities=cfg.save_probabilities,
+        )
+        trainer = build(cfg.trainer, callbacks=[writer], logger=False)
+        predict(trainer, model, datamodule)
+        log.info(f"{writer.rows_written} rows of predictions written to {cfg.predictions_file}")
+
+
+def _tags(cfg: DictConfig) -> list[str]:
+    tags = cfg.get("tags")
+    if tags is None:
+        return []
+    if not OmegaConf.is_list(tags):
+        raise InputError(f"tags must be a list such as tags=[baseline,wide], got {tags!r}")
+    return [str(tag) for tag in tags]
+
+
+def _log_run_info(trainer: L.Trainer, info: dict[str, Any]) -> None:
+    """Seed and tags next to the model's hyperparameters in every logger."""
+    for logger in trainer.loggers:
+        logger.log_hyperparams(info)
+
+
+def _finish_loggers(trainer: L.Trainer) -> None:
+    """Close a W&B run, so the next job of a multirun starts its own instead of reusing it."""
+    for logger in trainer.loggers:
+        if isinstance(logger, WandbLogger) and trainer.is_global_zero:
+            logger.experiment.finish()
+
+
+def _objective(metrics: dict[str, Any], name: str | None) -> float | None:
+    """The value a hyperparameter sweep optimizes, if one is configured."""
+    if name is None:
+        return None
+    if name not in metrics:
+        raise InputError(f"optimized_metric: {name!r} is not among the run's metrics {sorted(metrics)}")
+    return metrics[name]

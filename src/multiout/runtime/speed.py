@@ -1,0 +1,88 @@
+"""Every speed trick that reaches into Lightning's internals, in one removable place.
+
+On a CPU a default training step takes a few milliseconds, so Lightning's own per-step Python
+work shows. Two tricks win back what is worth it (measured in docs/benchmarks.md):
+
+- `LeanHooks`, a LightningModule mixin: remove it from `MultiOutputClassifier`'s bases to go
+  back to plain Lightning; `tests/runtime/test_speed.py` fails if a Lightning upgrade breaks
+  what it relies on.
+- `NoProfiler`, the default `trainer.profiler` (`conf/trainer/default.yaml`); `trainer.profiler=null`
+  restores Lightning's pass-through profiler.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from contextlib import AbstractContextManager
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.profilers import Profiler
+
+from multiout.runtime.lightning_internals import should_update_logs
+
+_NOTHING = contextlib.nullcontext()
+
+
+class LeanHooks(L.LightningModule):
+    """Training steps without Lightning's per-call work that no one reads.
+
+    - `self.log` from `training_step` with step-level values only does its work (~0.25 ms on
+      a CPU: checks, a device move, the result store) on the steps whose values reach the
+      loggers (`trainer.log_every_n_steps`); the progress bar shows the last logged value.
+    - Lightning stores the running hook's name in `_current_fx_name` about 40 times a step;
+      `nn.Module.__setattr__` first checks each value against the parameter, buffer and
+      module types (~3% of a default CPU step). A name is none of those: stored directly.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "_current_fx_name":
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
+
+    def log(self, name: str, value: Any, *args: Any, **kwargs: Any) -> None:
+        if self._skips_step_log(kwargs):
+            return
+        super().log(name, value, *args, **kwargs)
+
+    def log_dict(self, dictionary: Any, *args: Any, **kwargs: Any) -> None:
+        if self._skips_step_log(kwargs):
+            return
+        super().log_dict(dictionary, *args, **kwargs)
+
+    def _skips_step_log(self, options: dict[str, Any]) -> bool:
+        """Whether this is a step-only value logged from `training_step` on a step whose logged
+        values Lightning will not hand to the loggers."""
+        if self._trainer is None:
+            return True  # a step called by hand: Lightning would only warn and drop the value
+        if self._current_fx_name != "training_step":
+            return False
+        if options.get("on_epoch") or options.get("on_step") is False or self._fast_dev_run():
+            return False  # accumulated over the epoch (every step counts), or a one-batch check
+        return not should_update_logs(self.trainer)
+
+    def _fast_dev_run(self) -> bool:
+        return bool(self.trainer.fast_dev_run)  # type: ignore[attr-defined]
+
+
+class NoProfiler(Profiler):
+    """Lightning's `PassThroughProfiler`, without its per-call cost.
+
+    Lightning wraps every hook call, for every callback, in `trainer.profiler.profile(name)`:
+    about a hundred times a training step here. The pass-through profiler builds a
+    generator-based context manager on each call (~1 µs); this one hands back one shared
+    `nullcontext`. `debug=profiler` (or any `trainer.profiler`) replaces it.
+    """
+
+    def start(self, action_name: str) -> None:
+        pass
+
+    def stop(self, action_name: str) -> None:
+        pass
+
+    def profile(self, action_name: str) -> AbstractContextManager[None]:  # type: ignore[override]
+        return _NOTHING
+
+    def summary(self) -> str:
+        return ""

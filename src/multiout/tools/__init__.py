@@ -1,0 +1,1 @@
+"""Tools around finished runs: comparing them, exporting a checkpoint."""

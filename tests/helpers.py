@@ -1,0 +1,121 @@
+"""Test helpers: a small model, a quiet trainer, and running the root scripts as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import lightning as L
+import torch
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+from torch.utils.data import DataLoader, TensorDataset
+
+from multiout.models.classifier import MultiOutputClassifier
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# Small, fast data for end-to-end runs; every test can override further.
+SMALL_DATA = ["data.num_samples=2000", "data.batch_size=64"]
+
+
+def small_classifier(num_features: int = 6, num_channels: int = 4, **overrides) -> MultiOutputClassifier:
+    """A 3-class model with one hidden layer of 8: fast enough to fit inside a unit test."""
+    kwargs = {
+        "num_features": num_features,
+        "num_channels": num_channels,
+        "num_classes": 3,
+        "net": {"_target_": "multiout.models.mlp.MLP", "hidden_sizes": [8]},
+        "optimizer": {"_target_": "torch.optim.AdamW", "lr": 1e-3},
+    }
+    return MultiOutputClassifier(**{**kwargs, **overrides})
+
+
+def quiet_trainer(tmp_path: Path, **options) -> L.Trainer:
+    """A Trainer that writes and prints nothing (no logger, checkpoints, progress bar or model
+    summary)."""
+    defaults = {
+        "logger": False,
+        "enable_checkpointing": False,
+        "enable_progress_bar": False,
+        "enable_model_summary": False,
+        "default_root_dir": tmp_path,
+    }
+    return L.Trainer(**{**defaults, **options})
+
+
+def compose_train(*overrides: str, output_dir: Path | None = None) -> DictConfig:
+    """`conf/train.yaml` with `overrides`, writing into `output_dir`, for runs inside the test process."""
+    with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base="1.3"):
+        extra = [f"paths.output_dir={output_dir}"] if output_dir else ["paths.output_dir=unused"]
+        return compose("train", overrides=[*extra, *overrides])
+
+
+def run_script(
+    script: str, *overrides: str, cwd: Path, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """`python <repo>/<script> <overrides>` from `cwd`, as a user would type it (`env`: extra variables)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "HYDRA_FULL_ERROR": "0", **(env or {})}
+    return subprocess.run(
+        [sys.executable, str(REPO_ROOT / script), *overrides],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,  # runs must never wait for input: a prompt would fail here
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def read_metrics(run_dir: Path) -> dict:
+    return json.loads((run_dir / "metrics.json").read_text())
+
+
+class PlainLoaderData(L.LightningDataModule):
+    """A data module as a user might write one: a `TensorDataset` in plain `DataLoader`s.
+    Feature 0 of each row is its index, so a callback can tell which rows a process saw."""
+
+    def __init__(self, num_samples: int = 512, batch_size: int = 32) -> None:
+        super().__init__()
+        self.num_samples, self.batch_size = num_samples, batch_size
+        self.num_features, self.num_channels, self.num_classes = 4, 3, 3
+
+    def _loader(self, shuffle: bool) -> DataLoader:
+        g = torch.Generator().manual_seed(0)
+        x = torch.randn(self.num_samples, self.num_features, generator=g)
+        x[:, 0] = torch.arange(self.num_samples)
+        y = torch.randint(0, self.num_classes, (self.num_samples, self.num_channels), generator=g)
+        return DataLoader(TensorDataset(x, y), batch_size=self.batch_size, shuffle=shuffle)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(shuffle=False)
+
+
+class RecordTrainingRows(L.Callback):
+    """Writes the row indices (feature 0) of the first epoch's training batches to
+    `<dirpath>/rows_<rank>.txt`, one per line."""
+
+    def __init__(self, dirpath: str) -> None:
+        self.dirpath = Path(dirpath)
+        self.rows: list[int] = []
+
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch, batch_idx: int
+    ) -> None:
+        if trainer.current_epoch == 0:
+            self.rows += batch[0][:, 0].round().long().tolist()
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.current_epoch == 0:
+            self.dirpath.mkdir(parents=True, exist_ok=True)
+            text = "".join(f"{row}\n" for row in self.rows)
+            (self.dirpath / f"rows_{trainer.global_rank}.txt").write_text(text)

@@ -1,0 +1,86 @@
+import math
+
+import pytest
+import torch
+
+from multiout.errors import InputError
+from multiout.models.schedules import WarmupCosine, build_optimizer, build_scheduler
+from multiout.models.targets import target_class
+
+ADAMW = "torch.optim.AdamW"
+
+
+def params() -> list[torch.nn.Parameter]:
+    return [torch.nn.Parameter(torch.zeros(2))]
+
+
+def test_warmup_then_cosine_to_floor():
+    optimizer = torch.optim.SGD(params(), lr=1.0)
+    schedule = WarmupCosine(optimizer, total_steps=100, warmup_fraction=0.1, min_lr_ratio=0.1)
+    factor = schedule.factor  # by hand: linear warm-up over 10 steps, then half a cosine period
+    assert factor(0) == pytest.approx(0.1) and factor(9) == pytest.approx(1.0)
+    assert factor(10) == pytest.approx(1.0)
+    assert factor(55) == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 0.5)))
+    assert factor(100) == pytest.approx(0.1)
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1)  # step 0 applied at construction
+
+
+def test_step_schedules_get_the_runs_length_and_lightning_keys_go_to_lightning():
+    optimizer = build_optimizer({"_target_": "torch.optim.SGD", "lr": 0.5, "momentum": 0.9}, params())
+    assert isinstance(optimizer, torch.optim.SGD) and optimizer.defaults["momentum"] == 0.9
+    spec = {"_target_": "multiout.models.schedules.WarmupCosine", "warmup_fraction": 0.5, "interval": "step"}
+    config = build_scheduler(spec, optimizer, total_steps=10)
+    assert config["interval"] == "step" and config["scheduler"].total_steps == 10
+    assert config["scheduler"].warmup_steps == 5
+    one_cycle = {"_target_": "torch.optim.lr_scheduler.OneCycleLR", "max_lr": 0.1, "interval": "step"}
+    assert build_scheduler(one_cycle, optimizer, total_steps=7)["scheduler"].total_steps == 7
+    plateau = {"_target_": "torch.optim.lr_scheduler.ReduceLROnPlateau", "patience": 2, "monitor": "val/loss"}
+    config = build_scheduler(plateau, optimizer, total_steps=10)
+    assert config["monitor"] == "val/loss" and config["scheduler"].patience == 2
+    assert "interval" not in config  # Lightning's default: per epoch
+    assert build_scheduler(None, optimizer, total_steps=10) is None
+
+
+def test_an_option_the_optimizer_does_not_take_is_named_before_training():
+    with pytest.raises(
+        InputError, match=r"RMSprop takes no argument 'fused' \(drop it with ~model.optimizer.fused\)"
+    ):
+        target_class({"_target_": "torch.optim.RMSprop", "lr": 0.1, "fused": True}, "model.optimizer")
+    assert target_class({"_target_": ADAMW, "lr": 0.1, "fused": True}, "model.optimizer") is torch.optim.AdamW
+
+
+def test_the_default_fused_adamw_steps_like_the_plain_one():
+    torch.manual_seed(0)
+    weights = torch.randn(64, 32)
+    grads = [torch.randn(64, 32) for _ in range(5)]
+    results = []
+    for extra in ({"fused": True}, {"foreach": False}):
+        param = torch.nn.Parameter(weights.clone())
+        optimizer = build_optimizer({"_target_": ADAMW, "lr": 0.01, "weight_decay": 0.01, **extra}, [param])
+        for grad in grads:
+            param.grad = grad.clone()
+            optimizer.step()
+        results.append(param.detach())
+    assert torch.allclose(results[0], results[1], atol=1e-6)
+    assert not torch.equal(results[0], weights)
+
+
+def test_a_bad_optimizer_argument_is_a_config_error():
+    with pytest.raises(InputError, match=r"model\.optimizer: AdamW\(.*fused=True.*\) failed: .*fused"):
+        build_optimizer({"_target_": ADAMW, "lr": 0.1, "fused": True, "foreach": True}, params())
+
+
+@pytest.mark.parametrize(
+    ("precision", "clipping", "fused"),
+    [
+        ("bf16-mixed", True, False),
+        ("16-mixed", True, False),
+        ("bf16-mixed", False, True),
+        ("32-true", True, True),
+    ],
+)
+def test_a_fused_optimizer_runs_unfused_only_for_clipping_under_mixed_precision(precision, clipping, fused):
+    spec = {"_target_": ADAMW, "lr": 0.1, "fused": True}
+    optimizer = build_optimizer(spec, params(), precision, clipping)
+    assert optimizer.defaults["fused"] is fused
+    assert spec["fused"] is True  # the hyperparameters themselves stay as configured

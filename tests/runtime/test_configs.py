@@ -1,0 +1,87 @@
+"""Every config composes, and the composed defaults run in-process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from multiout.runtime.build import build, build_group, build_model, build_trainer
+from multiout.runtime.run import run_train
+from multiout.runtime.speed import NoProfiler
+from tests.helpers import REPO_ROOT, compose_train
+
+
+def options(group: str) -> list[str]:
+    return sorted(p.stem for p in (REPO_ROOT / "conf" / group).glob("*.yaml"))
+
+
+@pytest.mark.parametrize(
+    "override",
+    [f"trainer={o}" for o in options("trainer")]
+    + [f"debug={o}" for o in options("debug")]
+    + [f"experiment={o}" for o in options("experiment")]
+    + [f"logger={o}" for o in options("logger")]
+    + [f"callbacks={o}" for o in options("callbacks") if o in ("default", "faults", "none")],
+)
+def test_every_config_composes_and_resolves(override):
+    cfg = compose_train(override)
+    OmegaConf.to_container(cfg, resolve=True)  # every interpolation resolves
+    data = build(cfg.data)
+    model = build_model(cfg.model, data)  # the shapes reach the model from the data module only
+    logits = model(torch.randn(2, data.num_features))
+    assert logits.shape == (2, data.num_classes, data.num_channels)
+
+
+def test_model_follows_the_data_config():
+    cfg = compose_train("data.num_channels=5", "data.num_classes=4", "data.num_features=7")
+    model = build_model(cfg.model, build(cfg.data))
+    assert (model.num_channels, model.num_classes, model.trunk[0].in_features) == (5, 4, 7)
+
+
+def test_callbacks_and_loggers_build():
+    cfg = compose_train("logger=tensorboard", output_dir=Path("unused"))
+    callbacks = build_group(cfg.callbacks)
+    assert {type(c).__name__ for c in callbacks} >= {
+        "ModelCheckpoint",
+        "EarlyStopping",
+        "LearningRateMonitor",
+    }
+    assert [type(x).__name__ for x in build_group(cfg.logger)] == ["TensorBoardLogger"]
+    assert build_group(compose_train("callbacks=none", "logger=none").callbacks) == []
+
+
+@pytest.mark.parametrize("extra", [[], ["logger=none"]])
+def test_fast_dev_run_of_the_composed_config(tmp_path, extra):
+    cfg = compose_train("debug=fdr", "data.num_samples=1000", *extra, output_dir=tmp_path)
+    run_train(cfg)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert len(metrics["test/acc_per_channel"]) == 47 and metrics["seed"] == 42
+
+
+def test_overfitting_a_few_batches_reaches_full_accuracy(tmp_path):
+    cfg = compose_train(
+        "debug=overfit", "trainer.max_epochs=150", "trainer.enable_progress_bar=false", "logger=none",
+        "callbacks.rich_progress_bar=null", "data.num_samples=2000", "data.batch_size=32", output_dir=tmp_path,
+    )  # fmt: skip
+    datamodule = build(cfg.data)
+    model = build_model(cfg.model, datamodule)
+    trainer = build_trainer(cfg)  # with the default callbacks: checkpoints are saved as usual
+    trainer.fit(model, datamodule=datamodule)
+    assert trainer.callback_metrics["train/acc_epoch"] >= 0.99
+    assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_fast_dev_run_saves_no_checkpoint(tmp_path):
+    run_train(compose_train("debug=fdr", "data.num_samples=1000", output_dir=tmp_path))
+    assert not list(tmp_path.rglob("*.ckpt"))
+
+
+def test_default_profiler_records_nothing_and_debug_profiler_writes_a_report(tmp_path):
+    assert isinstance(build_trainer(compose_train(output_dir=tmp_path)).profiler, NoProfiler)
+    run_train(compose_train("debug=profiler", "data.num_samples=1000", "logger=none", output_dir=tmp_path))
+    report = (tmp_path / "fit-profile.txt").read_text()
+    assert "run_training_batch" in report and "[Strategy]SingleDeviceStrategy.training_step" in report

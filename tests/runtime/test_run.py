@@ -1,0 +1,73 @@
+"""User mistakes end the run before training: one line on stderr, exit code 2, no traceback."""
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+
+from multiout.errors import InputError
+from multiout.runtime.checkpoints import existing_checkpoint
+from multiout.runtime.run import resume_command
+from tests.helpers import REPO_ROOT, run_script
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("data.num_channels=0", "error: data.num_channels must be at least 1, got 0"),
+        ("ckpt_path=missing/last.ckpt", "error: ckpt_path: no checkpoint file at 'missing/last.ckpt'"),
+        (
+            "data.test_fraction=0.0001",
+            "error: data.val_fraction=0.1 and data.test_fraction=0.0001 leave the test split empty",
+        ),
+        (
+            "model.optimizer._target_=torch.optim.Adamm",
+            "error: model.optimizer._target_: 'torch.optim.Adamm' is not an importable class path",
+        ),
+        (
+            "model.optimizer._target_=torch.optim.RMSprop",
+            "error: model.optimizer: RMSprop takes no argument 'fused' (drop it with ~model.optimizer.fused)",
+        ),
+    ],
+)
+def test_bad_config_value_is_one_line_and_exit_code_2(tmp_path, override, message):
+    result = run_script(
+        "train.py", f"hydra.run.dir={tmp_path / 'run'}", override, "data.num_samples=5000", cwd=tmp_path
+    )
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith(message)
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not (tmp_path / "run" / "checkpoints").exists()  # stopped before training
+
+
+def test_existing_checkpoint(tmp_path):
+    path = tmp_path / "a.ckpt"
+    path.write_bytes(b"")
+    assert existing_checkpoint(str(path)) == str(path)
+    assert existing_checkpoint(None) is None
+    with pytest.raises(InputError, match="ckpt_path: no checkpoint file"):
+        existing_checkpoint(str(tmp_path / "b.ckpt"))
+
+
+def test_continuing_a_checkpoint_with_another_data_shape_is_one_line(run):
+    _, trained = run("train.py", "trainer.max_epochs=1", "data.num_samples=500", name="trained")
+    result, _ = run(
+        "train.py", f"ckpt_path={trained}/checkpoints/last.ckpt", "data.num_features=8", "data.num_samples=500",
+        name="mismatch", expect_ok=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "this run's config gives num_features=8, but checkpoint" in result.stderr
+    assert "was trained with 32; give the data and model overrides it was trained with" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_resume_hint_repeats_the_launch_overrides_but_the_run_dir():
+    launch = ["trainer=ddp_sim", "seed=3", "ckpt_path=a.ckpt", "hydra.job.chdir=false", "hydra.run.dir=/x"]
+    with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base="1.3"):
+        cfg = compose("train", overrides=launch, return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)
+    try:
+        hint = resume_command("/runs/a b")
+    finally:
+        HydraConfig.instance().cfg = None
+    assert hint == "python train.py trainer=ddp_sim seed=3 hydra.job.chdir=false 'resume=/runs/a b'"

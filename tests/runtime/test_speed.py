@@ -1,0 +1,97 @@
+"""The speed tricks change nothing that a user sees, and notice when Lightning changes."""
+
+from __future__ import annotations
+
+import csv
+
+import lightning as L
+import pytest
+import torch
+from lightning.pytorch.loggers import CSVLogger
+
+from multiout.data.synthetic import SyntheticDataModule
+from multiout.models.classifier import MultiOutputClassifier
+from multiout.runtime.speed import LeanHooks
+from tests.helpers import quiet_trainer, small_classifier
+
+
+class PlainLogging(MultiOutputClassifier):
+    """The classifier with Lightning's own `log`/`log_dict`, as without `LeanHooks`."""
+
+    def log(self, *args, **kwargs):
+        return L.LightningModule.log(self, *args, **kwargs)
+
+    def log_dict(self, *args, **kwargs):
+        return L.LightningModule.log_dict(self, *args, **kwargs)
+
+
+def logged_rows(model: MultiOutputClassifier, tmp_path, name: str) -> list[dict[str, str]]:
+    torch.manual_seed(0)
+    data = SyntheticDataModule(num_samples=600, num_features=6, num_channels=4, batch_size=32)
+    trainer = quiet_trainer(
+        tmp_path, max_epochs=2, log_every_n_steps=3, limit_val_batches=2,
+        logger=CSVLogger(tmp_path, name=name, version=""),
+    )  # fmt: skip
+    trainer.fit(model, datamodule=data)
+    with open(tmp_path / name / "metrics.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_thinned_step_logging_writes_exactly_what_lightning_writes(tmp_path):
+    hparams = dict(small_classifier().hparams)
+    torch.manual_seed(1)
+    lean = logged_rows(MultiOutputClassifier(**hparams), tmp_path, "lean")
+    torch.manual_seed(1)
+    plain = logged_rows(PlainLogging(**hparams), tmp_path, "plain")
+    assert lean == plain
+    steps = [int(row["step"]) for row in lean if row.get("train/loss_step")]
+    assert steps == list(range(2, 30, 3))  # every 3rd of 2 epochs x 15 steps
+
+
+def test_step_logs_reach_lightning_only_on_logging_steps(tmp_path, monkeypatch):
+    calls = []
+    real_log = L.LightningModule.log
+    monkeypatch.setattr(L.LightningModule, "log", lambda self, name, *a, **k: calls.append(name) or real_log(self, name, *a, **k))  # fmt: skip
+    data = SyntheticDataModule(num_samples=400, num_features=6, num_channels=4, batch_size=32)  # 10 steps
+    trainer = quiet_trainer(tmp_path, max_epochs=1, log_every_n_steps=5, limit_val_batches=0)
+    trainer.fit(small_classifier(), datamodule=data)
+    assert calls.count("train/loss_step") == 2  # steps 5 and 10 of 10
+    assert trainer.callback_metrics["train/loss_step"].isfinite()
+
+
+def test_hook_names_are_stored_without_the_generic_module_setattr(monkeypatch, tmp_path):
+    names = []
+    generic = torch.nn.Module.__setattr__
+
+    def recording(module, name, value):
+        names.append(name)
+        generic(module, name, value)
+
+    monkeypatch.setattr(torch.nn.Module, "__setattr__", recording)
+    data = SyntheticDataModule(num_samples=200, num_features=6, num_channels=4, batch_size=32)
+    trainer = quiet_trainer(tmp_path, fast_dev_run=True)
+    trainer.fit(small_classifier(), datamodule=data)
+    # Lightning still sets the hook name (or the override would see nothing to bypass) ...
+    assert "_current_fx_name" in LeanHooks.__setattr__.__code__.co_consts
+    assert "_current_fx_name" not in names and "trainer" in names  # ... and the rest goes through
+    # Lightning reads the hook name to route `self.log`: the step's and epoch's values were logged.
+    assert {"train/loss_step", "train/acc_epoch", "val/acc"} <= set(trainer.callback_metrics)
+
+
+@pytest.mark.parametrize("hook", ["training_step", "on_train_epoch_end"])
+def test_lightning_still_names_the_running_hook(tmp_path, hook):
+    seen = []
+
+    class Spy(MultiOutputClassifier):
+        def training_step(self, batch, batch_idx):
+            seen.append(self._current_fx_name)
+            return super().training_step(batch, batch_idx)
+
+        def on_train_epoch_end(self):
+            seen.append(self._current_fx_name)
+            super().on_train_epoch_end()
+
+    data = SyntheticDataModule(num_samples=200, num_features=6, num_channels=4, batch_size=32)
+    trainer = quiet_trainer(tmp_path, fast_dev_run=True)
+    trainer.fit(Spy(**small_classifier().hparams), datamodule=data)
+    assert hook in seen

@@ -1,0 +1,57 @@
+"""The benchmark's measurements run, compare like with like, and report sane numbers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from bench.loading import data_loading
+from bench.metric import metric_update
+from bench.timing import interleaved, median_ratio
+from bench.training import (
+    BENCH_OVERRIDES,
+    compose_train_config,
+    raw_loop_samples_per_s,
+    template_samples_per_s,
+)
+
+from tests.helpers import REPO_ROOT
+
+
+def test_interleaving_rotates_the_order():
+    calls: list[str] = []
+    candidates = {name: (lambda name=name: calls.append(name) or 1.0) for name in "abc"}
+    interleaved(candidates, rounds=3)
+    assert calls == ["a", "b", "c", "b", "c", "a", "c", "a", "b"]
+    assert median_ratio([2.0, 4.0, 9.0], [1.0, 1.0, 3.0]) == 3.0
+
+
+def test_metric_and_loading_comparisons_run_on_the_same_data():
+    metric = metric_update(batch_size=32, num_channels=5, calls=10, rounds=1)
+    assert metric["same_accuracies"] and metric["speedup"] > 0
+    loading = data_loading(num_samples=1000, num_channels=5, batch_size=64, rounds=1)
+    assert loading["template_samples_per_s"] > 0 and loading["tensordataset_vs_slicing"] > 0
+
+
+def test_template_and_raw_loop_train_the_same_setup(tmp_path):
+    small = ["data.num_samples=400", "data.batch_size=100", "trainer.max_epochs=3", "trainer.accelerator=cpu"]
+    cfg = compose_train_config(REPO_ROOT / "conf", tmp_path, [*BENCH_OVERRIDES, *small])
+    for rates in (template_samples_per_s(cfg, bare=True), raw_loop_samples_per_s(cfg)):
+        assert set(rates) == {"wall", "cpu"} and all(v > 0 for v in rates.values())
+
+
+def test_peak_memory_is_the_programs_own_not_its_launchers():
+    ballast = bytearray(2**30)  # 1 GiB in this process: a launcher's memory must not show in the child's
+    code = (
+        "from bench.startup import peak_rss_mib\n"
+        "before = peak_rss_mib()\n"
+        "block = bytearray(300 * 2**20)\n"
+        "print(before, peak_rss_mib())"
+    )
+    scripts = REPO_ROOT / "scripts"  # where `bench` lives, as for `python scripts/benchmark.py`
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=scripts, capture_output=True, text=True, check=True
+    ).stdout
+    before, after = map(float, out.split())
+    assert before < 900 < len(ballast) / 2**20
+    assert after - before > 250
