@@ -57,6 +57,7 @@ def main(overrides: list[str]) -> None:
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose("train", overrides=overrides or ["experiment=us_employment"])
     datamodule = build(cfg.data)
+    datamodule.setup("fit")
     splits = {s: tuple(t.numpy() for t in datamodule.splits[s]) for s in ("train", "val", "test")}
     ignore_index = cfg.model.ignore_index
     lr_acc, c = logistic(splits, ignore_index)

@@ -23,7 +23,6 @@ from typing import Any
 
 import lightning
 import torch
-from omegaconf import OmegaConf
 from bench.loading import data_loading
 from bench.metric import metric_update
 from bench.startup import startup
@@ -34,6 +33,7 @@ from bench.training import (
     raw_loop_samples_per_s,
     template_samples_per_s,
 )
+from omegaconf import OmegaConf
 from rich.console import Console
 from rich.table import Table
 

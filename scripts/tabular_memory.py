@@ -40,9 +40,10 @@ def measure(path: str, warm_up: str) -> None:
     allocator arenas, costs that do not grow with the file, are not counted."""
     from multiout.data.tabular import TabularDataModule
 
-    TabularDataModule(path=warm_up)
+    TabularDataModule(path=warm_up).setup("fit")
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     dm = TabularDataModule(path=path)
+    dm.setup("fit")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     tensors = sum(t.nbytes for split in dm.splits.values() for t in split)
     print(

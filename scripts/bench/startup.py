@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -70,7 +71,14 @@ def launch_train(train_script: Path, *overrides: str) -> dict[str, float]:
         ]
         with open(Path(tmp) / "output.log", "w") as log:
             start = time.time()
-            returncode = subprocess.run(command, cwd=tmp, stdout=log, stderr=subprocess.STDOUT).returncode
+            # The child imports the probe callback from `bench`, beside this file's package.
+            scripts = str(Path(__file__).resolve().parents[1])
+            env = {
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join(filter(None, [scripts, os.environ.get("PYTHONPATH")])),
+            }
+            run = subprocess.run(command, cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
+            returncode = run.returncode
             seconds = time.time() - start
         if returncode != 0:
             raise RuntimeError(

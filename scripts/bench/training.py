@@ -99,7 +99,9 @@ class WithoutLeanHooks(MultiOutputClassifier):
     log_dict = L.LightningModule.log_dict  # type: ignore[assignment]
 
 
-def template_samples_per_s(cfg: DictConfig, bare: bool = False, model_class: str | None = None) -> dict[str, float]:
+def template_samples_per_s(
+    cfg: DictConfig, bare: bool = False, model_class: str | None = None
+) -> dict[str, float]:
     """Samples per second of `Trainer.fit` (see `_rates`).
 
     `bare=True` measures Lightning's own loop: no per-step metrics, no logger, no callbacks.

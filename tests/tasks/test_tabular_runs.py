@@ -83,7 +83,7 @@ def test_predictions_come_back_in_label_values_and_match_reported_accuracy(train
         assert metrics["test/acc_per_channel"][c] == pytest.approx(expected, abs=1e-12)
     report = pd.read_csv(run_dir / "per_channel.csv")
     assert report["channel"].tolist() == CHANNELS
-    assert report["support"].tolist()[-1] == 0 and np.isnan(report["accuracy"].iloc[-1])
+    assert report["support"].tolist()[-1] == 0 and np.isnan(report["acc"].iloc[-1])
     assert (run_dir / "per_channel_accuracy.png").stat().st_size > 0
     assert (run_dir / "per_channel_confusion.png").stat().st_size > 0
 
@@ -107,7 +107,7 @@ def test_a_file_that_does_not_match_the_checkpoint_names_both(trained):
     config = OmegaConf.load(REPO_ROOT / "conf" / "data" / "tabular.yaml")
     config.merge_with({"test_path": str(root / "short.csv"), "ignore_index": -100, "shuffle_seed": 0})
     with pytest.raises(InputError) as info:
-        data_for_checkpoint(config, model, ckpt_path)
+        data_for_checkpoint(config, model, ckpt_path, "test")
     assert "short.csv: feature column 'x4'" in str(info.value) and ckpt_path in str(info.value)
     # Same columns, but one more label value than the checkpoint knows.
     frame = pd.read_csv(root / "test.csv")
@@ -117,7 +117,7 @@ def test_a_file_that_does_not_match_the_checkpoint_names_both(trained):
     with pytest.raises(
         InputError, match=r"'y_down' has label 2\.0, which is not in data\.label_values \[-1, 0, 1\]"
     ):
-        data_for_checkpoint(config, model, ckpt_path)
+        data_for_checkpoint(config, model, ckpt_path, "test")
 
 
 def test_bad_label_stops_training_before_anything_is_written(trained, tmp_path):

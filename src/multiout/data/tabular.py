@@ -110,6 +110,7 @@ class TabularDataModule(TensorDataModule):
         self.channel_names = self.columns.targets
         self.predict_ids: pa.ChunkedArray | None = None
         self._statistics: tuple[Tensor, Tensor] | None = None
+        self._read = False  # the labelled files
 
     def setup(self, stage: str | None = None) -> None:
         read = functools.partial(
@@ -121,8 +122,9 @@ class TabularDataModule(TensorDataModule):
                 self.splits["predict"] = (torch.from_numpy(table.features),)
                 self.predict_ids = table.ids
             return
-        if "train" in self.splits or not self.files:
+        if self._read or not self.files:
             return
+        self._read = True
         if "all" in self.files:
             table = read(self.files["all"])
             self.splits.update(_split_table(table, *self.split_options))
@@ -135,6 +137,7 @@ class TabularDataModule(TensorDataModule):
         """The training split's per-feature mean and standard deviation, which the model
         standardizes its input with (and keeps in its checkpoints)."""
         if self._statistics is None:
+            self.setup("fit")
             if "train" not in self.splits:
                 raise InputError("data: no train split; set data.path or data.train_path")
             self._statistics = standardization(self.splits["train"][0])

@@ -18,7 +18,7 @@ from multiout.data.batching import (
     sequential_loader,
 )
 from multiout.errors import InputError
-from multiout.models.loss import label_counts
+from multiout.metrics.per_channel import label_counts
 
 log = logging.getLogger(__name__)
 

@@ -115,3 +115,12 @@ def per_channel_macro_f1(confmat: Tensor) -> Tensor:
     denom = confmat.sum(dim=2).double() + confmat.sum(dim=1).double()  # 2TP + FP + FN
     f1 = torch.where(denom > 0, 2 * tp / denom, torch.nan)
     return f1.nanmean(dim=1)
+
+
+def label_counts(target: Tensor, num_classes: int, ignore_index: int = -100) -> Tensor:
+    """`[C, K]` count of each class id per channel in labels `[N, C]`, missing labels left out."""
+    num_channels = target.shape[1]
+    labelled = target != ignore_index
+    flat = torch.arange(num_channels) * num_classes + target.where(labelled, 0)
+    counts = torch.bincount(flat[labelled], minlength=num_channels * num_classes)
+    return counts.view(num_channels, num_classes)

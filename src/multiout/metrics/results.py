@@ -9,7 +9,6 @@ channels, `val/<name>/<channel>` each channel), `metrics.json` (`test/<name>` an
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,8 +18,6 @@ import torch
 from torch import Tensor
 
 from multiout.metrics.per_channel import PerChannelConfusionMatrix, per_channel_accuracy, per_channel_macro_f1
-
-log = logging.getLogger(__name__)
 
 PER_CHANNEL: dict[str, Callable[[Tensor], Tensor]] = {
     "acc": per_channel_accuracy,
@@ -69,34 +66,6 @@ def stage_result(confmat: Tensor, loss: Tensor) -> StageResult:
 def _nanmean(values: list[float]) -> float:
     present = [v for v in values if not math.isnan(v)]
     return math.fsum(present) / len(present) if present else math.nan
-
-
-def collect_metrics(
-    results: dict[str, StageResult], stages: tuple[str, ...], datamodule: Any
-) -> dict[str, Any]:
-    """The flat metrics of each of `stages` that has finished an epoch, and what the data module
-    knows of them (`reference_metrics()`, e.g. the Bayes-optimal accuracy of synthetic data)."""
-    metrics: dict[str, Any] = {}
-    known: dict[str, float] = getattr(datamodule, "reference_metrics", dict)()
-    for stage in stages:
-        if stage in results:
-            metrics.update(results[stage].flat(stage))
-            metrics.update({k: v for k, v in known.items() if k.startswith(f"{stage}/")})
-    return metrics
-
-
-def log_summary(metrics: dict[str, Any]) -> None:
-    """One line per stage: its loss and the mean of each metric."""
-    for stage in ("val", "test"):
-        if f"{stage}/loss" not in metrics:
-            continue
-        names = [n for n in metrics if n.startswith(f"{stage}/") and not n.endswith("_per_channel")]
-        shown = sorted(names, key=lambda n: (n != f"{stage}/acc", n))
-        log.info(", ".join(f"{name} = {metrics[name]:.4f}" for name in shown if _is_number(metrics[name])))
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 class EvalMetrics(PerChannelConfusionMatrix):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import lightning as L
@@ -13,7 +14,7 @@ from multiout.errors import InputError
 from multiout.metrics.per_channel import default_channel_names
 from multiout.metrics.results import EvalMetrics, StageResult
 from multiout.metrics.training import TrainingMetrics
-from multiout.models.loss import balanced_class_weights, cross_entropy_terms
+from multiout.models.loss import balanced_class_weights, cross_entropy_terms, mean_loss
 from multiout.models.schedules import LIGHTNING_KEYS, build_optimizer, build_scheduler
 from multiout.models.targets import build, target_class
 from multiout.runtime.speed import LeanHooks
@@ -85,7 +86,7 @@ class MultiOutputClassifier(LeanHooks, L.LightningModule):  # without LeanHooks:
         total, weight = cross_entropy_terms(
             logits, target, self.ignore_index, self.label_smoothing, self.class_weight
         )
-        return total / weight.to(total.dtype).clamp(min=torch.finfo(total.dtype).tiny), weight
+        return mean_loss(total, weight), weight
 
     def setup(self, stage: str) -> None:
         if stage == "fit":
@@ -179,10 +180,10 @@ def check_options(
 
 
 @functools.cache
-def _compiled() -> Any:
-    return torch.compile(MultiOutputClassifier.logits)
+def _compiled(logits: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    return torch.compile(logits)
 
 
 def compiled_logits(model: MultiOutputClassifier, x: Tensor) -> Tensor:
-    """`model.logits(x)` through one `torch.compile`d function that every model shares."""
-    return _compiled()(model, x)
+    """`model.logits(x)` through one `torch.compile`d function per class, shared by its models."""
+    return _compiled(type(model).logits)(model, x)

@@ -46,7 +46,11 @@ def multi_output_cross_entropy(
     A batch without any label gives 0 (and zero gradients) rather than the 0/0 = NaN of
     `reduction="mean"`, which would stop a run on valid data.
     """
-    total, weight = cross_entropy_terms(logits, target, ignore_index, label_smoothing, class_weight)
+    return mean_loss(*cross_entropy_terms(logits, target, ignore_index, label_smoothing, class_weight))
+
+
+def mean_loss(total: Tensor, weight: Tensor) -> Tensor:
+    """`total / weight`, and 0 where the weight is 0 (a batch without labels)."""
     return total / weight.to(total.dtype).clamp(min=torch.finfo(total.dtype).tiny)
 
 
@@ -55,15 +59,6 @@ def cell_weights(target: Tensor, class_weight: Tensor, ignore_index: int = -100)
     labelled = target != ignore_index
     channel = torch.arange(target.shape[1], device=target.device)
     return class_weight[channel, target.where(labelled, 0)] * labelled
-
-
-def label_counts(target: Tensor, num_classes: int, ignore_index: int = -100) -> Tensor:
-    """`[C, K]` count of each class id per channel in labels `[N, C]`, missing labels left out."""
-    num_channels = target.shape[1]
-    labelled = target != ignore_index
-    flat = torch.arange(num_channels) * num_classes + target.where(labelled, 0)
-    counts = torch.bincount(flat[labelled], minlength=num_channels * num_classes)
-    return counts.view(num_channels, num_classes)
 
 
 def balanced_class_weights(counts: Tensor) -> Tensor:

@@ -32,6 +32,12 @@ class WarmupCosine(LambdaLR):
         self.min_lr_ratio = min_lr_ratio
         super().__init__(optimizer, self.factor)
 
+    def state_dict(self) -> dict[str, Any]:
+        # The run's length comes from the trainer, not the checkpoint: a resumed run with more
+        # epochs stretches the schedule over them.
+        ignored = ("total_steps", "warmup_steps", "min_lr_ratio")
+        return {key: value for key, value in super().state_dict().items() if key not in ignored}
+
     def factor(self, step: int) -> float:
         if step < self.warmup_steps:
             return (step + 1) / self.warmup_steps
@@ -56,13 +62,17 @@ def build_optimizer(
 def build_scheduler(spec: Mapping[str, Any] | None, optimizer: Optimizer, total_steps: int) -> dict | None:
     """Lightning's `lr_scheduler` dict for `spec`, or None for a constant learning rate.
 
-    `interval` (`step` or `epoch`, default `epoch`), `frequency` and `monitor` go to Lightning;
-    a class that takes `total_steps` (`WarmupCosine`, `OneCycleLR`) gets the run's optimizer steps.
+    `interval` (`step` or `epoch`), `frequency` and `monitor` go to Lightning. A class that takes
+    `total_steps` (`WarmupCosine`, `OneCycleLR`) gets the run's optimizer steps and is stepped
+    every step; any other, every epoch, unless `interval` says otherwise.
     """
     if not spec:
         return None
     options = {key: value for key, value in spec.items() if key not in LIGHTNING_KEYS}
-    if "total_steps" in inspect.signature(target_class(options, "model.scheduler")).parameters:
+    per_step = "total_steps" in inspect.signature(target_class(options, "model.scheduler")).parameters
+    if per_step:
         options.setdefault("total_steps", total_steps)
     scheduler = build(options, "model.scheduler", optimizer)
-    return {"scheduler": scheduler, **{key: spec[key] for key in LIGHTNING_KEYS if key in spec}}
+    lightning = {"interval": "step" if per_step else "epoch"}
+    lightning.update({key: spec[key] for key in LIGHTNING_KEYS if key in spec})
+    return {"scheduler": scheduler, **lightning}

@@ -100,9 +100,10 @@ FROM_CHECKPOINT = {
 
 
 def data_for_checkpoint(
-    config: DictConfig, model: L.LightningModule, ckpt_path: str
+    config: DictConfig, model: L.LightningModule, ckpt_path: str, stage: str
 ) -> L.LightningDataModule:
-    """The data module, reading the columns and label values the checkpoint was trained on."""
+    """The data module, reading (for `stage`) the columns and label values the checkpoint was
+    trained on."""
     hparams = model.hparams
     from_ckpt = {
         key: list(value) if isinstance(value, list | tuple) else value
@@ -110,7 +111,9 @@ def data_for_checkpoint(
         if key in config and hparams.get("feature_names") and (value := hparams.get(name)) is not None
     }
     try:
-        return build(config, **from_ckpt)
+        datamodule = build(config, **from_ckpt)
+        datamodule.setup(stage)
+        return datamodule
     except InputError as err:
         if not from_ckpt:
             raise

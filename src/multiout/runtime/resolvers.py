@@ -1,4 +1,4 @@
-"""OmegaConf resolvers that the configs use, registered when the entry points import `cli`."""
+"""OmegaConf resolvers that the configs use, registered when the entry points import `runtime.run`."""
 
 from __future__ import annotations
 

@@ -19,7 +19,6 @@ from omegaconf import DictConfig, OmegaConf
 
 from multiout.callbacks.prediction_writer import PredictionCSVWriter
 from multiout.errors import InputError, exit_on_input_error
-from multiout.metrics.results import log_summary
 from multiout.runtime.atomic import write_json_atomic
 from multiout.runtime.build import build, build_model, build_trainer, data_for_checkpoint
 from multiout.runtime.checkpoints import (
@@ -35,6 +34,7 @@ from multiout.runtime.resolvers import register_resolvers
 from multiout.runtime.startup import print_start
 from multiout.tasks.evaluate import evaluate
 from multiout.tasks.predict import predict
+from multiout.tasks.summary import log_summary
 from multiout.tasks.train import train
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ def run_evaluate(cfg: DictConfig) -> None:
     with exit_on_input_error(), distributed_job(cfg) as job:
         ckpt_path = checkpoint_file(cfg.ckpt_path)
         model = load_model(cfg.model._target_, ckpt_path)
-        datamodule = data_for_checkpoint(cfg.data, model, ckpt_path)
+        datamodule = data_for_checkpoint(cfg.data, model, ckpt_path, "test")
         check_shapes(ckpt_path, dict(model.hparams), vars(datamodule), "the data")
         print_start(cfg, datamodule, cfg.paths.output_dir)
         trainer = job.track(build_trainer(cfg))
@@ -125,7 +125,7 @@ def run_predict(cfg: DictConfig) -> None:
     with exit_on_input_error():
         ckpt_path = checkpoint_file(cfg.ckpt_path)
         model = load_model(cfg.model._target_, ckpt_path)
-        datamodule = data_for_checkpoint(cfg.data, model, ckpt_path)
+        datamodule = data_for_checkpoint(cfg.data, model, ckpt_path, "predict")
         shapes = {"num_features": getattr(datamodule, "num_features", None)}
         check_shapes(ckpt_path, dict(model.hparams), shapes, "the data")
         writer = PredictionCSVWriter(

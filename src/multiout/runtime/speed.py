@@ -29,7 +29,10 @@ class LeanHooks(L.LightningModule):
 
     - `self.log` from `training_step` with step-level values only does its work (~0.25 ms on
       a CPU: checks, a device move, the result store) on the steps whose values reach the
-      loggers (`trainer.log_every_n_steps`); the progress bar shows the last logged value.
+      loggers (`trainer.log_every_n_steps`); the progress bar shows the last logged value. (A
+      step at which a callback stops training mid-epoch, such as `trainer.max_time`, is
+      logged by Lightning without being known as a logging step in advance: its row repeats
+      the last logged value.)
     - Lightning stores the running hook's name in `_current_fx_name` about 40 times a step;
       `nn.Module.__setattr__` first checks each value against the parameter, buffer and
       module types (~3% of a default CPU step). A name is none of those: stored directly.

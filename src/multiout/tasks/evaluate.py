@@ -6,8 +6,8 @@ from typing import Any
 
 import lightning as L
 
-from multiout.metrics.results import collect_metrics
 from multiout.models.classifier import MultiOutputClassifier
+from multiout.tasks.summary import collect_metrics
 
 
 def evaluate(

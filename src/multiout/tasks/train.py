@@ -7,8 +7,8 @@ from typing import Any
 
 import lightning as L
 
-from multiout.metrics.results import collect_metrics
 from multiout.models.classifier import MultiOutputClassifier
+from multiout.tasks.summary import collect_metrics
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,11 @@ from omegaconf import OmegaConf
 from rich.table import Table
 
 from multiout.errors import InputError
+from multiout.metrics.results import PER_CHANNEL
 
 REPLICATE_KEYS = ("seed", "data.fold")
-DEFAULT_METRICS = ("val/acc", "test/acc", "val/loss", "test/loss")
+# Every metric of `metrics/results.py`, then the loss, of the validation and test splits.
+DEFAULT_METRICS = tuple(f"{stage}/{name}" for name in (*PER_CHANNEL, "loss") for stage in ("val", "test"))
 
 
 @dataclass
