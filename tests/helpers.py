@@ -14,6 +14,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 from torch.utils.data import DataLoader, TensorDataset
 
+from multiout.data.tensor_datamodule import TensorDataModule
 from multiout.models.classifier import MultiOutputClassifier
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -72,6 +73,18 @@ def run_script(
 
 def read_metrics(run_dir: Path) -> dict:
     return json.loads((run_dir / "metrics.json").read_text())
+
+
+class InMemoryData(TensorDataModule):
+    """The given tensors as every split (`x [N, F]`, class ids `y [N, C]`), one batch of `batch_size`."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, num_classes: int = 3, batch_size: int = 0) -> None:
+        super().__init__(batch_size=batch_size or len(x), num_workers=0, shuffle_seed=0)
+        self.x, self.y = x, y
+        self.num_features, self.num_channels, self.num_classes = x.shape[1], y.shape[1], num_classes
+
+    def setup(self, stage: str | None = None) -> None:
+        self.splits = {"train": (self.x, self.y), "val": (self.x, self.y), "test": (self.x, self.y)}
 
 
 class PlainLoaderData(L.LightningDataModule):

@@ -56,6 +56,8 @@ def _now() -> tuple[float, float]:
 
 
 def _rates(samples: int, marks: list[tuple[float, float]]) -> dict[str, float]:
+    # Both loops also report what they trained (samples an epoch, optimizer steps, the last
+    # learning rate), so a test can check that they ran the same setup.
     """Samples per second by wall and by CPU time: median over the epochs after the first."""
     wall = [b[0] - a[0] for a, b in itertools.pairwise(marks)][1:]
     cpu = [b[1] - a[1] for a, b in itertools.pairwise(marks)][1:]
@@ -125,7 +127,9 @@ def template_samples_per_s(
     else:
         trainer = build_trainer(cfg, extra_callbacks=[clock], **untimed)
     trainer.fit(model, datamodule=datamodule)
-    return _rates(len(datamodule.splits["train"][0]), clock.marks)
+    setup = {"samples": len(datamodule.splits["train"][0]), "steps": trainer.global_step,
+             "last_lr": trainer.optimizers[0].param_groups[0]["lr"]}  # fmt: skip
+    return {**_rates(setup["samples"], clock.marks), **setup}
 
 
 @contextlib.contextmanager
@@ -169,4 +173,5 @@ def raw_loop_samples_per_s(cfg: DictConfig, device: str = "cpu") -> dict[str, fl
                 schedule["scheduler"].step()
     _synchronize(device_)
     marks.append(_now())
-    return _rates(len(x), marks)
+    setup = {"samples": len(x), "steps": steps * epochs, "last_lr": optimizer.param_groups[0]["lr"]}
+    return {**_rates(len(x), marks), **setup}
