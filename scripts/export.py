@@ -1,9 +1,10 @@
 """Export a checkpoint: `python scripts/export.py ckpt_path=<ckpt> format=onnx|torchscript|exported_program`.
 
-Optional: `output=<path>` (default: the checkpoint's path; the format's suffix is added) and
-`model_class=<import path>` (default: the template's classifier). The exported model maps
-features `[B, F]` to logits `[B, K, C]`; it is checked against the checkpoint's model on a
-random batch before the script ends.
+Optional: `output=<path>` (default: the checkpoint's path; the format's suffix is added),
+`model_class=<import path>` (default: the template's classifier) and `trusted_modules=[mypkg]`
+(modules beyond this package, torch.nn and torch.optim whose classes the checkpoint may name).
+The exported model maps features `[B, F]` to logits `[B, K, C]`; it is checked against the
+checkpoint's model on a random batch before the script ends.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ DEFAULTS = {
     "format": "onnx",
     "output": None,
     "model_class": "multiout.models.classifier.MultiOutputClassifier",
+    "trusted_modules": [],
 }
 
 
@@ -36,7 +38,7 @@ def main(argv: list[str]) -> None:
         if args.ckpt_path is None:
             raise InputError("export: ckpt_path=<checkpoint file> is required")
         ckpt_path = existing_checkpoint(str(args.ckpt_path))
-        model = load_model(args.model_class, ckpt_path).eval()
+        model = load_model(args.model_class, ckpt_path, list(args.trusted_modules)).eval()
         num_features = model.hparams.num_features
         output = args.output or str(ckpt_path).removesuffix(".ckpt")
         path = export_model(model, num_features, args.format, output)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -39,10 +41,41 @@ def starting_checkpoint(ckpt_path: str | None, resume: str | None, run_dir: str)
     return ckpt_path
 
 
-def load_model(class_path: str, ckpt_path: str) -> MultiOutputClassifier:
-    """Rebuild a model from its checkpoint alone, loading only tensors and plain values."""
+def load_model(class_path: str, ckpt_path: str, trusted_modules: Sequence[str] = ()) -> MultiOutputClassifier:
+    """Rebuild a model from its checkpoint alone, loading only tensors and plain values.
+
+    The checkpoint's hyperparameters name the classes the model builds (`net._target_`, ...):
+    each must live in this package, `torch.nn` or `torch.optim`, or under one of
+    `trusted_modules`, checked before anything is imported.
+    """
     model_class = classifier_class(class_path)
+    check_targets(saved_hparams(ckpt_path), ckpt_path, trusted_modules)
     return model_class.load_from_checkpoint(ckpt_path, map_location="cpu", weights_only=True)
+
+
+# Modules whose classes a checkpoint may name without being trusted by config.
+ALWAYS_TRUSTED = (__name__.split(".")[0], "torch.nn", "torch.optim")
+
+
+def check_targets(hparams: Any, ckpt_path: str, trusted_modules: Sequence[str] = ()) -> None:
+    """Every `_target_` in a checkpoint's hyperparameters names a class of a trusted module."""
+    trusted = (*ALWAYS_TRUSTED, *trusted_modules)
+    for target in _targets(hparams):
+        if not any(target == t or target.startswith(f"{t}.") for t in trusted):
+            module = target.rpartition(".")[0]
+            raise InputError(
+                f"{ckpt_path} names class {target!r}, and loading it would import module {module!r}, "
+                f"which is not trusted; if you trust it, add it to trusted_modules (e.g. 'trusted_modules=[{module}]')"
+            )
+
+
+def _targets(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        found = [str(value["_target_"])] if "_target_" in value else []
+        return found + [t for v in value.values() for t in _targets(v)]
+    if isinstance(value, list | tuple):
+        return [t for v in value for t in _targets(v)]
+    return []
 
 
 def classifier_class(class_path: str) -> type[MultiOutputClassifier]:

@@ -108,7 +108,7 @@ def run_evaluate(cfg: DictConfig) -> None:
     """`python evaluate.py ckpt_path=...`: test a checkpoint and write its metrics."""
     with exit_on_input_error(), distributed_job(cfg) as job:
         ckpt_path = checkpoint_file(cfg.ckpt_path)
-        model = load_model(cfg.model._target_, ckpt_path)
+        model = load_model(cfg.model._target_, ckpt_path, cfg.trusted_modules)
         datamodule = data_for_checkpoint(cfg.data, model, ckpt_path, "test")
         check_shapes(ckpt_path, dict(model.hparams), vars(datamodule), "the data")
         print_start(cfg, datamodule, cfg.paths.output_dir)
@@ -124,7 +124,7 @@ def run_predict(cfg: DictConfig) -> None:
     """`python predict.py ckpt_path=... data.predict_path=...`: write `predictions.csv`."""
     with exit_on_input_error():
         ckpt_path = checkpoint_file(cfg.ckpt_path)
-        model = load_model(cfg.model._target_, ckpt_path)
+        model = load_model(cfg.model._target_, ckpt_path, cfg.trusted_modules)
         datamodule = data_for_checkpoint(cfg.data, model, ckpt_path, "predict")
         shapes = {"num_features": getattr(datamodule, "num_features", None)}
         check_shapes(ckpt_path, dict(model.hparams), shapes, "the data")

@@ -36,14 +36,17 @@ def train(
     """
     tested_ckpt = ckpt_path
     if fit:
-        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
         tested_ckpt = best_checkpoint(trainer)
         if tested_ckpt is None:
             log.warning("no best checkpoint was saved; scoring the weights as they are after training")
     stages: tuple[str, ...] = ()
     if test:
-        trainer.validate(model, datamodule=datamodule, ckpt_path=tested_ckpt, verbose=False)
-        trainer.test(model, datamodule=datamodule, ckpt_path=tested_ckpt, verbose=False)
+        # weights_only: a checkpoint is only tensors and plain values; loading never runs code.
+        trainer.validate(
+            model, datamodule=datamodule, ckpt_path=tested_ckpt, verbose=False, weights_only=True
+        )
+        trainer.test(model, datamodule=datamodule, ckpt_path=tested_ckpt, verbose=False, weights_only=True)
         stages = ("val", "test")
     elif fit:
         stages = ("val",)

@@ -1,0 +1,57 @@
+"""A checkpoint from elsewhere never makes the template import a module it names."""
+
+from __future__ import annotations
+
+import os
+
+import lightning as L
+import pytest
+import torch
+
+from multiout.errors import InputError
+from multiout.runtime.checkpoints import load_model
+from tests.helpers import run_script, small_classifier
+
+CLASSIFIER = "multiout.models.classifier.MultiOutputClassifier"
+# Imported, this module leaves a marker file: proof that the checkpoint ran code.
+FOREIGN = """
+from pathlib import Path
+Path(__file__).with_name("imported.marker").write_text("imported")
+from multiout.models.mlp import MLP as Trunk
+"""
+
+
+def crafted_checkpoint(tmp_path) -> str:
+    """A real checkpoint whose trunk is named as `foreign_trunk.Trunk`, a module beside it."""
+    (tmp_path / "foreign_trunk.py").write_text(FOREIGN)
+    trainer = L.Trainer(max_epochs=0, logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    trainer.strategy.connect(small_classifier(num_features=3, num_channels=2))
+    path = tmp_path / "model.ckpt"
+    trainer.save_checkpoint(path)
+    checkpoint = torch.load(path, weights_only=True)
+    checkpoint["hyper_parameters"]["net"]["_target_"] = "foreign_trunk.Trunk"
+    torch.save(checkpoint, path)
+    return str(path)
+
+
+def test_a_foreign_class_in_a_checkpoint_is_refused_before_its_module_is_imported(tmp_path, monkeypatch):
+    path = crafted_checkpoint(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(InputError, match=r"module 'foreign_trunk', which is not trusted; .*trusted_modules"):
+        load_model(CLASSIFIER, path)
+    assert not (tmp_path / "imported.marker").exists()
+    model = load_model(CLASSIFIER, path, trusted_modules=["foreign_trunk"])  # trusted: it loads
+    assert (tmp_path / "imported.marker").exists() and model(torch.randn(4, 3)).shape == (4, 3, 2)
+
+
+def test_evaluate_refuses_it_with_one_line(tmp_path):
+    path = crafted_checkpoint(tmp_path)
+    importable = {"PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))}
+    args = [f"ckpt_path={path}", f"hydra.run.dir={tmp_path / 'run'}"]
+    result = run_script("evaluate.py", *args, cwd=tmp_path, env=importable)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert (
+        len(errors) == 1 and "'foreign_trunk'" in errors[0] and "trusted_modules=[foreign_trunk]" in errors[0]
+    )
+    assert not (tmp_path / "imported.marker").exists()  # importable, but never imported
