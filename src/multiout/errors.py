@@ -4,6 +4,8 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from omegaconf.errors import MissingMandatoryValue
+
 
 class InputError(Exception):
     """A bad config value, file, column or label, found before any training starts.
@@ -21,4 +23,7 @@ def exit_on_input_error() -> Iterator[None]:
         yield
     except InputError as err:
         print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except MissingMandatoryValue as err:  # a `???` in a config file that the command left unset
+        print(f"error: {err.full_key}: no value given; set it, e.g. {err.full_key}=...", file=sys.stderr)
         sys.exit(2)

@@ -6,7 +6,7 @@ from sklearn.metrics import f1_score
 
 from multiout.metrics.per_channel import PerChannelConfusionMatrix
 from multiout.metrics.report import channel_rows, write_rows_csv
-from multiout.metrics.results import stage_result
+from multiout.metrics.results import PER_CHANNEL, stage_result
 
 B, K, C, IGNORE = 80, 3, 4, -100
 
@@ -29,5 +29,5 @@ def test_rows_match_sklearn_and_a_hand_count_and_mark_unlabelled_channels(tmp_pa
         assert math.isclose(row["macro_f1"], f1_score(y, p, average="macro", labels=np.union1d(y, p)))
     assert rows[3]["support"] == 0 and math.isnan(rows[3]["acc"])
     lines = write_rows_csv(tmp_path / "per_channel.csv", rows).read_text().splitlines()
-    assert lines[0] == "channel,acc,macro_f1,majority_acc,support"
-    assert lines[4] == "d,,,,0"
+    assert lines[0] == ",".join(["channel", *PER_CHANNEL, "majority_acc", "support"])
+    assert lines[4] == "d" + "," * (len(PER_CHANNEL) + 1) + ",0"  # no labels: empty, not 0 or 1

@@ -14,6 +14,10 @@ from tests.helpers import REPO_ROOT, run_script
     ("override", "message"),
     [
         ("data.num_channels=0", "error: data.num_channels must be at least 1, got 0"),
+        (
+            "data.num_samples=???",
+            "error: data.num_samples: no value given; set it, e.g. data.num_samples=...",
+        ),
         ("ckpt_path=missing/last.ckpt", "error: ckpt_path: no checkpoint file at 'missing/last.ckpt'"),
         (
             "data.test_fraction=0.0001",
@@ -38,6 +42,18 @@ def test_bad_config_value_is_one_line_and_exit_code_2(tmp_path, override, messag
     assert len(errors) == 1 and errors[0].startswith(message)
     assert "Traceback" not in result.stderr + result.stdout
     assert not (tmp_path / "run" / "checkpoints").exists()  # stopped before training
+
+
+def test_a_required_value_left_unset_is_one_line_and_exit_code_2(tmp_path):
+    result = run_script(
+        "train.py", f"hydra.run.dir={tmp_path / 'run'}", "data=tabular", "data.path=???", cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip().splitlines()[-1]
+        == "error: data.path: no value given; set it, e.g. data.path=..."
+    )
+    assert "Traceback" not in result.stderr
 
 
 def test_existing_checkpoint(tmp_path):

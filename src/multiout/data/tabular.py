@@ -21,7 +21,7 @@ from multiout.data.batching import Batches
 from multiout.data.columns import Columns, resolve_columns
 from multiout.data.splits import SPLITS, split_indices, split_sizes
 from multiout.data.table import Table, numeric_labels, read_table
-from multiout.data.tensor_datamodule import TensorDataModule
+from multiout.data.tensor_datamodule import TensorDataModule, standardization
 from multiout.errors import InputError
 
 
@@ -34,21 +34,6 @@ def check_label_values(label_values: Sequence, ignore_index: int) -> list:
     if 0 <= ignore_index < len(values):
         raise InputError(f"model.ignore_index={ignore_index} collides with class id {ignore_index}; use -100")
     return values
-
-
-def standardization(x: Tensor, block_rows: int = 8192) -> tuple[Tensor, Tensor]:
-    """Per-feature mean and standard deviation in float64, a block of rows at a time (no full
-    float64 copy); constant features get a standard deviation of 1 so they pass unchanged."""
-    mean = torch.zeros(x.shape[1], dtype=torch.float64)
-    for block in x.split(block_rows):
-        mean += block.double().sum(dim=0)
-    mean /= len(x)
-    sq = torch.zeros_like(mean)
-    for block in x.split(block_rows):
-        sq += (block.double() - mean).square().sum(dim=0)
-    std = (sq / len(x)).sqrt()
-    std[std < 1e-12] = 1.0
-    return mean.float(), std.float()
 
 
 class TabularDataModule(TensorDataModule):
