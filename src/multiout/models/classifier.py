@@ -33,6 +33,8 @@ class MultiOutputClassifier(LeanHooks, L.LightningModule):  # without LeanHooks:
     feature_std: Tensor
     class_weight: Tensor | None
 
+    # `save_hyperparameters` finds the arguments in the caller's frame by its name, `__init__`:
+    # mutation testing (mutmut) must leave this function unwrapped.
     def __init__(
         self,
         num_features: int,
@@ -48,7 +50,7 @@ class MultiOutputClassifier(LeanHooks, L.LightningModule):  # without LeanHooks:
         feature_names: list[str] | None = None,
         label_values: list | None = None,
         compile: bool = False,
-    ) -> None:
+    ) -> None:  # pragma: no mutate block
         super().__init__()
         self.save_hyperparameters()
         check_options(optimizer, scheduler, class_weights, ignore_index, num_classes)
