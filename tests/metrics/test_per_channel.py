@@ -78,6 +78,13 @@ def test_wrong_shapes_are_rejected():
         metric.update(torch.zeros(4, 5, dtype=torch.long), torch.zeros(4, 5, dtype=torch.long))
 
 
+@pytest.mark.parametrize("target_rows", [3, 1])  # 1: would broadcast, counting one row's labels 4 times
+def test_predictions_and_targets_of_different_batch_sizes_are_rejected(target_rows):
+    metric = PerChannelConfusionMatrix(C, K)
+    with pytest.raises(ValueError, match=rf"got \(4, 7\) and \({target_rows}, 7\)"):
+        metric.update(torch.zeros(4, C, dtype=torch.long), torch.zeros(target_rows, C, dtype=torch.long))
+
+
 @pytest.mark.parametrize("num_classes", [2, 3, 4, 5])
 def test_predicted_classes_is_numpys_argmax_ties_included(num_classes):
     g = torch.Generator().manual_seed(num_classes)

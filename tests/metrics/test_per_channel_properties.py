@@ -22,10 +22,12 @@ from multiout.metrics.per_channel import (
 @st.composite
 def updates(draw) -> dict:
     """Shapes, an ignore index, and the batches of one evaluation: logits `[B, K, C]` (often
-    with tied maxima) or class ids `[B, C]`, and targets `[B, C]` with ignored cells."""
+    with tied maxima) or class ids `[B, C]` of any integer type, and targets `[B, C]` with
+    ignored cells; the batches are shared round-robin by `processes` metrics."""
     classes, channels = draw(st.integers(2, 6)), draw(st.integers(1, 5))
     ignore_index = draw(st.sampled_from([-100, -1]))
     as_logits, tied = draw(st.booleans()), draw(st.booleans())
+    id_type = draw(st.sampled_from([torch.int64, torch.int32, torch.uint8]))
     ignore_rate = draw(st.sampled_from([0.0, 0.3, 1.0]))
     rng = np.random.default_rng(draw(st.integers(0, 2**32)))
     batches = []
@@ -35,11 +37,18 @@ def updates(draw) -> dict:
             logits = rng.integers(0, 3, shape) if tied else rng.normal(size=shape)
             preds = torch.tensor(logits, dtype=torch.float32)
         else:
-            preds = torch.tensor(rng.integers(0, classes, (size, channels)))
+            preds = torch.tensor(rng.integers(0, classes, (size, channels))).to(id_type)
         target = rng.integers(0, classes, (size, channels))
         target[rng.random((size, channels)) < ignore_rate] = ignore_index
         batches.append((preds, torch.tensor(target)))
-    return {"classes": classes, "channels": channels, "ignore_index": ignore_index, "batches": batches}
+    processes = draw(st.integers(1, 3))
+    return {
+        "classes": classes,
+        "channels": channels,
+        "ignore_index": ignore_index,
+        "batches": batches,
+        "processes": processes,
+    }
 
 
 def labelled_pairs(case: dict, channel: int) -> tuple[np.ndarray, np.ndarray]:
@@ -58,10 +67,17 @@ def labelled_pairs(case: dict, channel: int) -> tuple[np.ndarray, np.ndarray]:
 @settings(max_examples=80, deadline=None)
 @given(case=updates())
 def test_counts_accuracy_recall_and_f1_match_sklearn_per_channel(case):
-    metric = PerChannelConfusionMatrix(case["channels"], case["classes"], case["ignore_index"])
-    for preds, target in case["batches"]:
-        metric.update(preds, target)
-    confmat = metric.compute()
+    # One metric per process, each updated with its share of the batches, then merged as a
+    # multi-process sync would reduce them.
+    metrics = [
+        PerChannelConfusionMatrix(case["channels"], case["classes"], case["ignore_index"])
+        for _ in range(case["processes"])
+    ]
+    for i, (preds, target) in enumerate(case["batches"]):
+        metrics[i % len(metrics)].update(preds, target)
+    for other in metrics[1:]:
+        metrics[0].merge_state(other)
+    confmat = metrics[0].compute()
     acc, recall, f1 = (
         per_channel_accuracy(confmat),
         per_channel_macro_recall(confmat),

@@ -67,6 +67,9 @@ def test_checkpoint_holds_only_plain_values_and_loads_with_weights_only(tmp_path
     trainer.save_checkpoint(path)
     checkpoint = torch.load(path, weights_only=True)  # raises on any pickled object
     assert checkpoint["hyper_parameters"]["net"]["hidden_sizes"] == [32]
+    # Weights and the standardization only: no metric bookkeeping that would tie a checkpoint to it.
+    weights = {name for name, _ in model.named_parameters()}
+    assert set(checkpoint["state_dict"]) == {"feature_mean", "feature_std", *weights}
     restored = MultiOutputClassifier.load_from_checkpoint(path, weights_only=True)
     x = torch.randn(B, F_IN)
     model.eval()
