@@ -10,12 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.utils.class_weight import compute_class_weight
 
-from multiout.models.loss import (
-    balanced_class_weights,
-    cross_entropy_terms,
-    label_counts,
-    multi_output_cross_entropy,
-)
+from multiout.metrics.per_channel import label_counts
+from multiout.models.loss import balanced_class_weights, cross_entropy_terms, multi_output_cross_entropy
 
 
 @st.composite

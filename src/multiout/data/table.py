@@ -63,7 +63,10 @@ def _batches(path: Path, columns: list[str], label_types: dict[str, pa.DataType]
             raise InputError(f"{path}: not a readable Parquet file ({err})") from err
         return
     types = {name: label_types.get(name, pa.float32()) for name in columns}
-    convert = pacsv.ConvertOptions(column_types=types, include_columns=columns, strings_can_be_null=True)
+    # Only an empty cell is missing: Arrow's default null markers ("NA", "null", ...) can be labels.
+    convert = pacsv.ConvertOptions(
+        column_types=types, include_columns=columns, strings_can_be_null=True, null_values=[""]
+    )
     try:
         read = pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES)
         yield from pacsv.open_csv(path, read_options=read, convert_options=convert)
