@@ -30,6 +30,7 @@ SKIP_DIRS = {
     "mlruns",
 }
 SKIP_DIRS |= {".pytest_cache", ".ruff_cache", "lightning_logs"}
+SKIP_DIRS |= {".hypothesis", "mutants"}  # test tools' caches; mutmut's copy of src/ and tests/
 TEXT_SUFFIXES = {".py", ".yaml", ".yml", ".toml", ".md", ".txt", ".cfg", ".ini", ".rst", ".sh", ".json", ""}
 
 

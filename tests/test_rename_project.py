@@ -14,7 +14,7 @@ from tests.helpers import REPO_ROOT
 NEW = "forked_pkg"
 NOT_COPIED = shutil.ignore_patterns(
     ".git", "__pycache__", "*.egg-info", ".pytest_cache", ".ruff_cache", ".mypy_cache", "outputs", "multirun",
-    "wandb", "mlruns", "mlflow.db", ".venv", "venv",
+    "wandb", "mlruns", "mlflow.db", ".venv", "venv", ".hypothesis", "mutants",
 )  # fmt: skip
 
 
