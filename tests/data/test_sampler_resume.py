@@ -79,6 +79,12 @@ def _stopped_after(batches: int, **layout) -> dict[str, int]:
             {"num_samples": 90},
             r"with training samples \(data\) 100; this run has training samples \(data\) 90\.",
         ),
+        (  # every setting that differs, and what to do
+            {"world_size": 2, "batch_size": 16},
+            r"with data.batch_size 8, processes \(trainer.devices x trainer.num_nodes\) 1; this run has "
+            r"data.batch_size 16, processes \(trainer.devices x trainer.num_nodes\) 2\. Resume with the same "
+            r"settings \(the first launch's overrides\), or from an epoch-end checkpoint$",
+        ),
     ],
 )
 def test_a_mid_epoch_state_refuses_an_epoch_cut_differently(changed, message):
@@ -90,10 +96,11 @@ def test_a_mid_epoch_state_refuses_an_epoch_cut_differently(changed, message):
         list(resumed)
 
 
-def test_an_epoch_end_or_older_state_resumes_under_any_cut():
+def test_an_epoch_end_epoch_start_or_older_state_resumes_under_any_cut():
     at_epoch_end = _stopped_after(len(ShardedBatchSampler(100, 8, shuffle=True)))
+    at_epoch_start = _stopped_after(0)  # nothing of epoch 2 to skip
     older = {"epoch": 2, "batches_done": 1}  # written before states recorded the cut: trusted
-    for state, epoch, expected in ((at_epoch_end, 3, 4), (older, 2, 3)):
+    for state, epoch, expected in ((at_epoch_end, 3, 4), (at_epoch_start, 2, 4), (older, 2, 3)):
         resumed = ShardedBatchSampler(num_samples=100, batch_size=16, shuffle=True, world_size=2)
         resumed.load_state_dict(state)
         resumed.set_epoch(epoch)
