@@ -14,10 +14,6 @@ from tests.helpers import REPO_ROOT, run_script
     ("override", "message"),
     [
         ("data.num_channels=0", "error: data.num_channels must be at least 1, got 0"),
-        (
-            "data.num_samples=???",
-            "error: data.num_samples: no value given; set it, e.g. data.num_samples=...",
-        ),
         ("ckpt_path=missing/last.ckpt", "error: ckpt_path: no checkpoint file at 'missing/last.ckpt'"),
         (
             "data.test_fraction=0.0001",
