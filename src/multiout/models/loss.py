@@ -20,7 +20,8 @@ def cross_entropy_terms(
     `logits` are `[B, K, C]` (class dimension second, as `cross_entropy` expects for extra
     dimensions) and `target` is `[B, C]` class ids; cells equal to `ignore_index` weigh 0. Other
     cells weigh 1, or with `class_weight` `[C, K]`, `class_weight[c, target[b, c]]`: for one
-    channel, what `cross_entropy(weight=...)` computes.
+    channel and without label smoothing, what `cross_entropy(weight=...)` computes (torch smooths
+    with every class's weight, this with the target's).
     """
     if class_weight is None:
         total = F.cross_entropy(
