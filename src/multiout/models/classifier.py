@@ -15,7 +15,7 @@ from multiout.metrics.per_channel import default_channel_names
 from multiout.metrics.results import EvalMetrics, StageResult
 from multiout.metrics.training import TrainingMetrics
 from multiout.models.loss import balanced_class_weights, cross_entropy_terms, mean_loss
-from multiout.models.schedules import LIGHTNING_KEYS, build_optimizer, build_scheduler
+from multiout.models.schedules import build_optimizer, build_scheduler, scheduler_class
 from multiout.models.targets import build, target_class
 from multiout.runtime.speed import LeanHooks
 
@@ -174,7 +174,7 @@ def check_options(
     """Config mistakes that would otherwise surface only once training is set up."""
     target_class(optimizer, "model.optimizer")
     if scheduler:
-        target_class({k: v for k, v in scheduler.items() if k not in LIGHTNING_KEYS}, "model.scheduler")
+        scheduler_class(scheduler)
     if class_weights not in (None, "balanced"):
         raise InputError(f"model.class_weights must be one of [None, 'balanced'], got {class_weights!r}")
     if 0 <= ignore_index < num_classes:

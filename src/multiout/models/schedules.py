@@ -59,6 +59,13 @@ def build_optimizer(
     return build(spec, "model.optimizer", params)
 
 
+def scheduler_class(spec: Mapping[str, Any]) -> type:
+    """The class a scheduler config names, its arguments (all but Lightning's keys) checked."""
+    return target_class(
+        {key: value for key, value in spec.items() if key not in LIGHTNING_KEYS}, "model.scheduler"
+    )
+
+
 def build_scheduler(spec: Mapping[str, Any] | None, optimizer: Optimizer, total_steps: int) -> dict | None:
     """Lightning's `lr_scheduler` dict for `spec`, or None for a constant learning rate.
 
@@ -69,7 +76,7 @@ def build_scheduler(spec: Mapping[str, Any] | None, optimizer: Optimizer, total_
     if not spec:
         return None
     options = {key: value for key, value in spec.items() if key not in LIGHTNING_KEYS}
-    per_step = "total_steps" in inspect.signature(target_class(options, "model.scheduler")).parameters
+    per_step = "total_steps" in inspect.signature(scheduler_class(spec)).parameters
     if per_step:
         options.setdefault("total_steps", total_steps)
     scheduler = build(options, "model.scheduler", optimizer)
