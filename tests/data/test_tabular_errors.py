@@ -72,7 +72,7 @@ def test_non_numeric_feature_column_suggests_excluding_it(tmp_path, suffix):
     frame = make_frame()
     frame["colour"] = "red"
     path = write_table(frame, tmp_path / f"d{suffix}")
-    message = error_of(path=path, exclude_columns=["id"])
+    message = error_of(path=path, exclude_columns=["id"], categorical_columns=[])
     assert "feature column 'colour' is not numeric" in message
     assert "data.exclude_columns=[colour]" in message
 
@@ -82,7 +82,7 @@ def test_nan_or_inf_feature_names_column_and_first_row(tmp_path, bad):
     frame = make_frame()
     frame.loc[[5, 9], "f2"] = bad
     path = write_table(frame, tmp_path / "d.parquet")
-    message = error_of(path=path, exclude_columns=["id"])
+    message = error_of(path=path, exclude_columns=["id"], missing_features="error")
     assert "feature column 'f2'" in message and "first at row 6" in message
 
 

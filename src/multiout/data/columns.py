@@ -8,11 +8,14 @@ import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from multiout.errors import InputError
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+INFER_BYTES = 1 << 20  # the start of a CSV file whose values decide which columns hold text
 
 
 @dataclass(frozen=True)
@@ -99,3 +102,41 @@ def resolve_columns(
     if overlap:
         raise InputError(f"{path}: columns {overlap} are both features and targets; fix data.feature_columns")
     return Columns(features=features, targets=targets, id=id_column)
+
+
+def resolve_categorical(path: str | Path, features: list[str], categorical: str | list[str]) -> list[str]:
+    """The features read as categories, in file order: those listed, or with `"auto"` those
+    holding text, dictionary-encoded or boolean values (integer codes only when listed)."""
+    if categorical == "auto":
+        found = _text_columns(path, features)
+        return [name for name in features if name in found]
+    if isinstance(categorical, str):
+        raise InputError(
+            f"data.categorical_columns must be auto or a list of column names, got {categorical!r}"
+        )
+    listed = list(categorical)
+    _require(listed, file_columns(path), "categorical", "data.categorical_columns", path)
+    not_features = [name for name in listed if name not in features]
+    if not_features:
+        raise InputError(
+            f"{path}: data.categorical_columns lists {not_features}, which are not feature columns "
+            f"(they are targets, the id or excluded)"
+        )
+    return [name for name in features if name in listed]
+
+
+def _text_columns(path: str | Path, features: list[str]) -> set[str]:
+    """Parquet: by the schema's types; CSV: by the types Arrow infers from the file's start."""
+    if file_format(path) == "parquet":
+        schema = pq.read_schema(path)
+    else:
+        convert = pacsv.ConvertOptions(include_columns=features, strings_can_be_null=True, null_values=[""])
+        try:
+            with pacsv.open_csv(
+                path, read_options=pacsv.ReadOptions(block_size=INFER_BYTES), convert_options=convert
+            ) as reader:
+                schema = reader.schema
+        except pa.ArrowInvalid as err:
+            raise InputError(f"{path}: cannot read as CSV ({err})") from err
+    text = (pa.types.is_string, pa.types.is_large_string, pa.types.is_dictionary, pa.types.is_boolean)
+    return {name for name in features if any(is_kind(schema.field(name).type) for is_kind in text)}

@@ -21,6 +21,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from multiout.data.columns import Columns, file_columns, file_format
+from multiout.data.encoding import FileCategories
 from multiout.errors import InputError
 
 BATCH_ROWS = 65_536
@@ -30,11 +31,15 @@ CSV_BLOCK_BYTES = 1 << 20  # Arrow's default block: small blocks keep its buffer
 
 @dataclass
 class Table:
-    """Features `[N, F]` float32, class ids `[N, C]` int64 (or None) and the id column."""
+    """Features `[N, F]` float32, class ids `[N, C]` int64 (or None) and the id column.
+
+    A categorical feature holds its `categories[name]` codes, numbered within this file.
+    """
 
     features: np.ndarray
     targets: np.ndarray | None
     ids: pa.ChunkedArray | None
+    categories: dict[str, FileCategories] = field(default_factory=dict)
 
 
 @dataclass
@@ -87,20 +92,22 @@ def _csv_error(path: Path, columns: list[str], label_types: dict, err: Exception
         )
     if name is not None:
         return InputError(
-            f"{path}: feature column {name!r} is not numeric ({detail}); exclude it with "
-            f"data.exclude_columns=[{name}] or encode it as numbers"
+            f"{path}: feature column {name!r} is not numeric ({detail}); list it in "
+            f"data.categorical_columns, or exclude it with data.exclude_columns=[{name}]"
         )
     return InputError(f"{path}: cannot read as CSV ({err})")
 
 
-def _check_parquet_types(path: Path, columns: Columns) -> None:
+def _check_parquet_types(path: Path, columns: Columns, categorical: dict) -> None:
     schema = pq.read_schema(path)
     for name in columns.features:
         kind = schema.field(name).type
+        if name in categorical:
+            continue
         if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)):
             raise InputError(
-                f"{path}: feature column {name!r} is not numeric (type {kind}); exclude it with "
-                f"data.exclude_columns=[{name}] or encode it as numbers"
+                f"{path}: feature column {name!r} is not numeric (type {kind}); list it in "
+                f"data.categorical_columns, or exclude it with data.exclude_columns=[{name}]"
             )
 
 
@@ -132,19 +139,39 @@ class _Rows:
         return self.array[: self.used]
 
 
-def _features(batch: pa.RecordBatch, index: dict[str, int], block: np.ndarray, path: Path, row0: int) -> None:
-    """Writes the batch's feature columns into their columns of `block` (the batch's rows)."""
-    names = [name for name in batch.schema.names if name in index]
-    for name in names:
-        block[:, index[name]] = batch.column(name).to_numpy(zero_copy_only=False)
-    cols = [index[name] for name in names]
-    finite = np.isfinite(block[:, cols])
-    if not finite.all():
-        row, col = np.argwhere(~finite)[0]
-        raise InputError(
-            f"{path}: feature column {names[col]!r} has a missing, NaN or infinite value "
-            f"(first at row {row0 + row + 1}); fill or drop those rows, or exclude the column"
-        )
+def _features(
+    batch: pa.RecordBatch,
+    index: dict[str, int],
+    block: np.ndarray,
+    categories: dict[str, FileCategories],
+    allow_missing: bool,
+    where: tuple[Path, int],
+) -> None:
+    """Writes the batch's feature columns into their columns of `block` (the batch's rows):
+    numbers, NaN where missing, or the file's category codes."""
+    for name in (name for name in batch.schema.names if name in index):
+        column = batch.column(name)
+        if name in categories:
+            if not allow_missing and column.null_count:
+                _missing_error(name, np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False)), where)
+            block[:, index[name]] = categories[name].codes(column)
+            continue
+        values = block[:, index[name]]
+        values[:] = column.to_numpy(zero_copy_only=False)
+        bad = np.isinf(values) if allow_missing else ~np.isfinite(values)
+        if bad.any():
+            _missing_error(name, np.flatnonzero(bad), where, infinite=bool(np.isinf(values).any()))
+
+
+def _missing_error(name: str, rows: np.ndarray, where: tuple[Path, int], infinite: bool = False) -> None:
+    path, row0 = where
+    fix = "fill or drop those rows, or exclude the column"
+    if not infinite:
+        fix += ", or set data.missing_features=impute"
+    raise InputError(
+        f"{path}: feature column {name!r} has a missing, NaN or infinite value "
+        f"(first at row {row0 + int(rows[0]) + 1}); {fix}"
+    )
 
 
 def _labels(
@@ -182,16 +209,22 @@ def read_table(
     label_values: list,
     ignore_index: int,
     with_targets: bool = True,
+    categorical: tuple[str, ...] | list[str] = (),
+    allow_missing: bool = False,
 ) -> Table:
     """Features, class ids (label `label_values[k]` -> `k`; missing -> `ignore_index`) and ids.
 
-    Rows are numbered from 1 (the first row after a CSV header) in every message.
+    `categorical` features are read as text and stored as codes (`Table.categories`). With
+    `allow_missing` a missing feature value is NaN (a category of its own if categorical);
+    otherwise it is an error. Rows are numbered from 1 (the first row after a CSV header)
+    in every message.
     """
     path = Path(path)
+    categories = {name: FileCategories() for name in categorical}
     targets = columns.targets if with_targets else []
     wanted = [*([columns.id] if columns.id else []), *columns.features, *targets]
     if file_format(path) == "parquet":
-        _check_parquet_types(path, columns)
+        _check_parquet_types(path, columns, categories)
         total = pq.read_metadata(path).num_rows
         # Parquet is stored by column: a few columns per pass keeps Arrow's buffers small.
         passes = [
@@ -203,8 +236,8 @@ def read_table(
     label_type = pa.float64() if numeric_labels(label_values) else pa.string()
     value_set = pa.array(label_values).cast(label_type)
     read_types = {name: label_type for name in targets}
-    if columns.id is not None:
-        read_types[columns.id] = pa.string()
+    for name in [*categorical, *([columns.id] if columns.id is not None else [])]:
+        read_types[name] = pa.string()
     feature_index = {name: j for j, name in enumerate(columns.features)}
     target_index = {name: j for j, name in enumerate(targets)}
     features = _Rows(len(columns.features), np.float32, total)
@@ -217,7 +250,8 @@ def read_table(
             n = batch.num_rows
             if rows == 0 and total is None:  # CSV: rows in one block of text, times the blocks
                 expected = math.ceil(n * file_bytes / min(file_bytes, CSV_BLOCK_BYTES) * 1.02)
-            _features(batch, feature_index, features.take(rows, n, expected), path, rows)
+            block = features.take(rows, n, expected)
+            _features(batch, feature_index, block, categories, allow_missing, (path, rows))
             block = labels.take(rows, n, expected)
             _labels(batch, target_index, block, value_set, ignore_index, path, rows, bad)
             if columns.id in batch.schema.names:
@@ -238,4 +272,5 @@ def read_table(
         features=features.result(),
         targets=labels.result() if targets else None,
         ids=pa.chunked_array(id_chunks, type=pa.string()) if columns.id is not None else None,
+        categories=categories,
     )

@@ -1,10 +1,12 @@
 """Your own table: feature columns and many target columns from CSV or Parquet files.
 
 Headers are read and checked when the module is built, every value in `setup`: a bad file,
-column or label stops the run before training starts. Features stay as they are in the file; the
-training split's mean and standard deviation are handed to the model, which standardizes
-its input with them and keeps them in its checkpoint, so that evaluation and prediction
-on new files transform features exactly as training did.
+column or label stops the run before training starts. Numeric features stay as they are in
+the file (NaN where missing); categorical ones become indices of the training split's
+vocabulary (`data/encoding.py`). The training split's statistics, vocabularies and gaps are
+handed to the model, which standardizes, imputes and embeds with them and keeps them in its
+checkpoint, so that evaluation and prediction on new files transform features exactly as
+training did.
 """
 
 from __future__ import annotations
@@ -18,11 +20,16 @@ import torch
 from torch import Tensor
 
 from multiout.data.batching import Batches
-from multiout.data.columns import Columns, resolve_columns
+from multiout.data.columns import Columns, resolve_categorical, resolve_columns
+from multiout.data.encoding import FileCategories
+from multiout.data.missing import imputation_statistics, imputed_features
 from multiout.data.splits import SPLITS, split_indices, split_sizes
 from multiout.data.table import Table, numeric_labels, read_table
-from multiout.data.tensor_datamodule import TensorDataModule, standardization
+from multiout.data.tensor_datamodule import TensorDataModule
+from multiout.data.vocabularies import to_vocabularies_, training_vocabularies
 from multiout.errors import InputError
+
+MISSING_FEATURES = ("impute", "error")
 
 
 def check_label_values(label_values: Sequence, ignore_index: int) -> list:
@@ -65,9 +72,19 @@ class TabularDataModule(TensorDataModule):
         seed: int = 0,
         shuffle_seed: int = 0,
         ignore_index: int = -100,
+        categorical_columns: str | list[str] = "auto",
+        missing_features: str = "impute",
+        max_categories: int = 1000,
+        vocabularies: dict[str, list] | None = None,
     ) -> None:
         super().__init__(batch_size, num_workers, shuffle_seed)
         self.label_values = check_label_values(label_values, ignore_index)
+        if missing_features not in MISSING_FEATURES:
+            raise InputError(
+                f"data.missing_features must be one of {list(MISSING_FEATURES)}, got {missing_features!r}"
+            )
+        if max_categories < 1:
+            raise InputError(f"data.max_categories must be a positive integer, got {max_categories}")
         self.files = _split_files(path, train_path, val_path, test_path)
         self.predict_path = predict_path
         first = next(iter(self.files.values()), predict_path)
@@ -94,18 +111,31 @@ class TabularDataModule(TensorDataModule):
         self.feature_names = self.columns.features
         self.channel_names = self.columns.targets
         self.predict_ids: pa.ChunkedArray | None = None
-        self._statistics: tuple[Tensor, Tensor] | None = None
+        # Categorical features: from a checkpoint's vocabularies (evaluate, predict), else the file.
+        listed = categorical_columns if vocabularies is None else list(vocabularies)
+        categorical = resolve_categorical(first, self.feature_names, listed)
+        self.categorical = {name: self.feature_names.index(name) for name in categorical}
+        self.allow_missing, self.max_categories = missing_features == "impute", max_categories
+        self.vocabularies = None if vocabularies is None else {k: list(v) for k, v in vocabularies.items()}
+        self._imputed: list[str] | None = None
+        self._statistics: tuple[Tensor, Tensor, Tensor] | None = None
         self._read = False  # the labelled files
 
     def setup(self, stage: str | None = None) -> None:
         read = functools.partial(
-            read_table, columns=self.columns, label_values=self.label_values, ignore_index=self.ignore_index
+            read_table,
+            columns=self.columns,
+            label_values=self.label_values,
+            ignore_index=self.ignore_index,
+            categorical=list(self.categorical),
+            allow_missing=self.allow_missing,
         )
         if stage == "predict":
             if "predict" not in self.splits and self.predict_path is not None:
                 table = read(self.predict_path, with_targets=False)
                 self.splits["predict"] = (torch.from_numpy(table.features),)
                 self.predict_ids = table.ids
+                self._to_vocabularies({"predict": table.categories})
             return
         if self._read or not self.files:
             return
@@ -113,20 +143,65 @@ class TabularDataModule(TensorDataModule):
         if "all" in self.files:
             table = read(self.files["all"])
             self.splits.update(_split_table(table, *self.split_options))
+            self._to_vocabularies({split: table.categories for split in SPLITS})
             return
+        categories = {}
         for split, split_path in self.files.items():
             table = read(split_path)
             self.splits[split] = (torch.from_numpy(table.features), torch.from_numpy(table.targets))
+            categories[split] = table.categories
+        self._to_vocabularies(categories)
 
-    def feature_statistics(self) -> tuple[Tensor, Tensor]:
-        """The training split's per-feature mean and standard deviation, which the model
-        standardizes its input with (and keeps in its checkpoints)."""
-        if self._statistics is None:
+    def _to_vocabularies(self, categories: dict[str, dict[str, FileCategories]]) -> None:
+        """File codes of categorical features -> indices of the training split's vocabularies."""
+        if not self.categorical:
+            self.vocabularies = self.vocabularies or {}
+            return
+        if self.vocabularies is None:
+            if "train" not in categories:
+                raise InputError(
+                    f"data: categorical columns {list(self.categorical)} need their vocabularies from a "
+                    f"train split (data.path or data.train_path) or a checkpoint (ckpt_path)"
+                )
+            where = self.files.get("all") or self.files["train"]
+            train_x = self.splits["train"][0]
+            self.vocabularies = training_vocabularies(
+                train_x, self.categorical, categories["train"], self.max_categories, where
+            )
+        for split, files in categories.items():
+            to_vocabularies_(split, self.splits[split][0], self.categorical, files, self.vocabularies)
+
+    @property
+    def categorical_features(self) -> dict[str, list]:
+        """Each categorical feature's vocabulary: entry `i` is index `i + 1` in `x`, 0 is unseen."""
+        if self.vocabularies is None:
             self.setup("fit")
-            if "train" not in self.splits:
-                raise InputError("data: no train split; set data.path or data.train_path")
-            self._statistics = standardization(self.splits["train"][0])
+        return self.vocabularies or {}
+
+    @property
+    def imputed_features(self) -> list[str]:
+        """Numeric features with gaps in the training split: the model adds a missing indicator
+        for each (and imputes every missing number with the training median)."""
+        if self._imputed is None:
+            train = self._train_features()
+            where = self.files.get("all") or self.files.get("train", "data")
+            self._imputed = imputed_features(train, self.feature_names, self.categorical_features, where)
+        return self._imputed
+
+    def feature_statistics(self) -> tuple[Tensor, Tensor, Tensor]:
+        """The training split's per-feature mean, standard deviation and median over the values
+        present (0, 1, 0 for categorical features), which the model standardizes and imputes
+        with (and keeps in its checkpoints)."""
+        if self._statistics is None:
+            numeric = [j for j, name in enumerate(self.feature_names) if name not in self.categorical]
+            self._statistics = imputation_statistics(self._train_features(), numeric)
         return self._statistics
+
+    def _train_features(self) -> Tensor:
+        self.setup("fit")
+        if "train" not in self.splits:
+            raise InputError("data: no train split; set data.path or data.train_path")
+        return self.splits["train"][0]
 
     def predict_dataloader(self) -> Batches:
         return self._loader("predict", shuffle=False)

@@ -14,6 +14,7 @@ from multiout.errors import InputError
 from multiout.metrics.per_channel import default_channel_names
 from multiout.metrics.results import EvalMetrics, StageResult
 from multiout.metrics.training import TrainingMetrics
+from multiout.models.features import FeatureEncoder
 from multiout.models.loss import balanced_class_weights, cross_entropy_terms, mean_loss
 from multiout.models.schedules import build_optimizer, build_scheduler, scheduler_class
 from multiout.models.targets import build, target_class
@@ -50,6 +51,9 @@ class MultiOutputClassifier(LeanHooks, L.LightningModule):  # without LeanHooks:
         feature_names: list[str] | None = None,
         label_values: list | None = None,
         compile: bool = False,
+        categorical_features: dict[str, list] | None = None,
+        imputed_features: list[str] | None = None,
+        embedding_dim: int | None = None,
     ) -> None:  # pragma: no mutate block
         super().__init__()
         self.save_hyperparameters()
@@ -59,7 +63,10 @@ class MultiOutputClassifier(LeanHooks, L.LightningModule):  # without LeanHooks:
         self.channel_names = channel_names or default_channel_names(num_channels)
         # Your labels in class-id order (e.g. -1, 0, 1): what predictions are mapped back to.
         self.label_values = label_values or list(range(num_classes))
-        self.trunk = build(net, "model.net", in_features=num_features)
+        # Missing numbers imputed and flagged, categories embedded: what the trunk reads.
+        names = feature_names or [f"x{j}" for j in range(num_features)]
+        self.encoder = FeatureEncoder(names, categorical_features, imputed_features, embedding_dim)
+        self.trunk = build(net, "model.net", in_features=self.encoder.out_features)
         if not isinstance(getattr(self.trunk, "out_features", None), int):
             raise InputError(f"model.net: {net['_target_']} must set an integer attribute `out_features`")
         self.head = nn.Linear(self.trunk.out_features, num_classes * num_channels)
@@ -80,8 +87,8 @@ class MultiOutputClassifier(LeanHooks, L.LightningModule):  # without LeanHooks:
 
     def logits(self, x: Tensor) -> Tensor:
         """Logits `[B, K, C]` of features `[B, F]`."""
-        x = (x - self.feature_mean) / self.feature_std
-        return self.head(self.trunk(x)).view(-1, self.num_classes, self.num_channels)
+        x = (x - self.feature_mean) / self.feature_std  # category indices: mean 0, std 1
+        return self.head(self.trunk(self.encoder(x))).view(-1, self.num_classes, self.num_channels)
 
     def loss(self, logits: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
         """Mean cross entropy over the labelled cells, and their (class-weighted) count."""
@@ -95,12 +102,14 @@ class MultiOutputClassifier(LeanHooks, L.LightningModule):  # without LeanHooks:
             self.fit_to_training_data(self.trainer.datamodule)  # type: ignore[attr-defined]
 
     def fit_to_training_data(self, datamodule: Any) -> None:
-        """Standardization and class weights from the training split, where the data module
-        offers them (`feature_statistics()`, `train_label_counts()`; see docs/adapt.md)."""
+        """Standardization, imputation and class weights from the training split, where the data
+        module offers them (`feature_statistics()`, `train_label_counts()`; see docs/adapt.md)."""
         if hasattr(datamodule, "feature_statistics"):
-            mean, std = datamodule.feature_statistics()
+            mean, std, *median = datamodule.feature_statistics()  # (mean, std) or (mean, std, median)
             self.feature_mean.copy_(mean)
             self.feature_std.copy_(std)
+            if median and self.encoder.active:
+                self.encoder.fill.copy_((median[0] - mean) / std)
         if self.class_weight is not None:
             if not hasattr(datamodule, "train_label_counts"):
                 raise InputError(

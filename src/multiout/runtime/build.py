@@ -33,6 +33,8 @@ DATA_TO_MODEL = (
     "channel_names",
     "feature_names",
     "label_values",
+    "categorical_features",
+    "imputed_features",
 )
 
 
@@ -96,6 +98,7 @@ FROM_CHECKPOINT = {
     "target_columns": "channel_names",
     "label_values": "label_values",
     "ignore_index": "ignore_index",
+    "vocabularies": "categorical_features",
 }
 
 

@@ -1,0 +1,49 @@
+"""Vocabularies of categorical features from the training split, and every split's codes turned
+into their indices, with one log line per split for values training never saw."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from torch import Tensor
+
+from multiout.data.encoding import FileCategories, vocabulary
+from multiout.errors import InputError
+
+log = logging.getLogger(__name__)
+
+
+def training_vocabularies(
+    x: Tensor,
+    positions: dict[str, int],
+    files: dict[str, FileCategories],
+    max_categories: int,
+    path: str | Path,
+) -> dict[str, list[str | None]]:
+    """Each categorical feature's vocabulary, from the training rows `x` (file codes)."""
+    vocabularies = {}
+    for name, j in positions.items():
+        vocab = vocabulary(files[name].present(x[:, j]))
+        if len(vocab) > max_categories:
+            raise InputError(
+                f"{path}: categorical column {name!r} has {len(vocab)} distinct values in the training "
+                f"split, more than data.max_categories={max_categories}; looks like an id column: put it "
+                f"in data.exclude_columns or data.id_column, or raise data.max_categories"
+            )
+        vocabularies[name] = vocab
+    return vocabularies
+
+
+def to_vocabularies_(
+    split: str,
+    x: Tensor,
+    positions: dict[str, int],
+    files: dict[str, FileCategories],
+    vocabularies: dict[str, list[str | None]],
+) -> None:
+    """Replaces the file codes in `x` by vocabulary indices (0: unseen in training)."""
+    unseen = {name: files[name].to_vocabulary(x[:, j], vocabularies[name]) for name, j in positions.items()}
+    counts = [f"{count} value{'s' * (count != 1)} of {name!r}" for name, count in unseen.items() if count]
+    if counts:
+        log.warning(f"{split}: {', '.join(counts)} not seen in training -> unknown")
