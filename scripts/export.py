@@ -3,8 +3,9 @@
 Optional: `output=<path>` (default: the checkpoint's path; the format's suffix is added),
 `model_class=<import path>` (default: the template's classifier) and `trusted_modules=[mypkg]`
 (modules beyond this package, torch.nn and torch.optim whose classes the checkpoint may name).
-The exported model maps features `[B, F]` to logits `[B, K, C]`; it is checked against the
-checkpoint's model on a random batch before the script ends.
+The exported model maps features `[B, F]` to logits `[B, K, C]` (input format: docs/experiments.md,
+"Export"); it is checked against the checkpoint's model on a random batch, with missing
+values and categories, before the script ends.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from omegaconf import OmegaConf
 
 from multiout.errors import InputError, exit_on_input_error
 from multiout.runtime.checkpoints import existing_checkpoint, load_model
-from multiout.tools.export import export_model, run_exported
+from multiout.tools.export import example_features, export_model, run_exported
 
 DEFAULTS = {
     "ckpt_path": None,
@@ -42,7 +43,7 @@ def main(argv: list[str]) -> None:
         num_features = model.hparams.num_features
         output = args.output or str(ckpt_path).removesuffix(".ckpt")
         path = export_model(model, num_features, args.format, output)
-    features = torch.randn(5, num_features)
+    features = example_features(model, 5)
     with torch.no_grad():
         expected = model(features)
     got = run_exported(path, args.format, features)

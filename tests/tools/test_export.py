@@ -7,7 +7,7 @@ import torch
 from multiout.data.synthetic import SyntheticDataModule
 from multiout.errors import InputError
 from multiout.models.classifier import MultiOutputClassifier
-from multiout.tools.export import export_model
+from multiout.tools.export import export_model, run_exported
 from tests.helpers import run_script
 
 F, C, K = 6, 5, 4
@@ -87,3 +87,34 @@ def test_unknown_format_is_an_input_error(checkpoint, tmp_path):
     model = MultiOutputClassifier.load_from_checkpoint(checkpoint, map_location="cpu", weights_only=True)
     with pytest.raises(InputError, match="format must be one of"):
         export_model(model, F, "tflite", tmp_path / "model")
+
+
+ONNX_SLOW = pytest.param("onnx", marks=pytest.mark.slow)
+
+
+@pytest.mark.parametrize("fmt", [TORCHSCRIPT, "exported_program", ONNX_SLOW])
+def test_export_with_categories_and_missing_values_gives_the_models_logits(tmp_path, fmt):
+    if fmt == "onnx":
+        pytest.importorskip("onnxruntime")
+        pytest.importorskip("onnxscript")
+    model = MultiOutputClassifier(
+        4,
+        C,
+        K,
+        net={"_target_": "multiout.models.mlp.MLP", "hidden_sizes": [16]},
+        optimizer={"_target_": "torch.optim.Adam"},
+        feature_names=["a", "region", "b", "flag"],
+        categorical_features={"region": ["east", "north", None], "flag": ["False", "True"]},
+        imputed_features=["b"],
+    ).eval()
+    model.encoder.fill.copy_(torch.tensor([0.3, 0.0, -0.7, 0.0]))
+    path = export_model(model, 4, fmt, tmp_path / "model")
+    nan = float("nan")
+    features = torch.tensor(
+        [[0.1, 1, nan, 2], [nan, 3, 0.5, 0], [1.2, 0, 2.0, 1], [0.0, 9, nan, nan], [-1.0, 2, 0.1, 1]]
+    )  # every category index, an out-of-range one, missing numbers and a NaN category
+    with torch.no_grad():
+        expected = model(features)
+    got = run_exported(path, fmt, features)
+    assert got is not None and not expected.isnan().any()
+    torch.testing.assert_close(got, expected)

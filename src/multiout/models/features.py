@@ -10,7 +10,7 @@ standardization leaves unchanged. Its output, `[B, out_features]`, is what the t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -32,11 +32,15 @@ class FeatureEncoder(nn.Module):
     """
 
     fill: Tensor
+    numeric_index: Tensor
+    indicator_index: Tensor
+    categorical_index: Tensor
+    num_categories: Tensor
 
     def __init__(
         self,
         feature_names: Sequence[str],
-        categorical_features: dict[str, Sequence] | None = None,
+        categorical_features: Mapping[str, Sequence] | None = None,
         imputed_features: Sequence[str] | None = None,
         embedding_dim: int | None = None,
     ) -> None:
@@ -50,7 +54,8 @@ class FeatureEncoder(nn.Module):
         if embedding_dim is not None and embedding_dim < 1:
             raise ValueError(f"embedding_dim must be a positive integer or None, got {embedding_dim}")
         sizes = [len(vocab) + 1 for vocab in categorical.values()]  # + the unknown index 0
-        self.embeddings = nn.ModuleList(nn.Embedding(n, embedding_dim or embedding_size(n)) for n in sizes)
+        widths = [embedding_dim or embedding_size(n) for n in sizes]
+        self.embeddings = nn.ModuleList(nn.Embedding(n, d) for n, d in zip(sizes, widths, strict=True))
         positions = {name: j for j, name in enumerate(names)}
         index = {
             "numeric_index": [j for j, name in enumerate(names) if name not in categorical],
@@ -64,11 +69,7 @@ class FeatureEncoder(nn.Module):
             # The training median of each feature, standardized: what a missing number becomes.
             self.register_buffer("fill", torch.zeros(len(names)))
         self.all_numeric = not categorical
-        self.out_features = (
-            len(index["numeric_index"])
-            + len(index["indicator_index"])
-            + sum(e.embedding_dim for e in self.embeddings)
-        )
+        self.out_features = len(index["numeric_index"]) + len(index["indicator_index"]) + sum(widths)
 
     def forward(self, x: Tensor) -> Tensor:
         if not self.active:

@@ -6,6 +6,9 @@ Formats:
   still working; it warns);
 - `exported_program`: `torch.export` (`.pt2`), torch's current format; `torch.export.load`.
 The batch dimension stays dynamic in all three. Apply `softmax(dim=1)` for probabilities.
+The input is what the data module gives the model (`data/encoding.py`): numbers in the
+checkpoint's `feature_names` order, NaN where missing, and at a categorical feature the
+category's index in its vocabulary plus one (0: unknown).
 """
 
 from __future__ import annotations
@@ -65,6 +68,20 @@ def export_model(model: L.LightningModule, num_features: int, fmt: str, path: st
                 dynamo=True,
             )
     return path
+
+
+def example_features(model: L.LightningModule, rows: int, seed: int = 0) -> Tensor:
+    """Random rows as the model reads them: numbers (a tenth NaN, where the model imputes) and
+    valid category indices at its categorical features."""
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(rows, int(model.hparams["num_features"]), generator=generator)
+    encoder = getattr(model, "encoder", None)
+    if encoder is None or not encoder.active:
+        return x
+    x[torch.rand(x.shape, generator=generator) < 0.1] = float("nan")
+    for j, size in zip(encoder.categorical_index.tolist(), encoder.num_categories.tolist(), strict=True):
+        x[:, j] = torch.randint(0, size, (rows,), generator=generator).float()
+    return x
 
 
 def run_exported(path: str | Path, fmt: str, features: Tensor) -> Tensor | None:

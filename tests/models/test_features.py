@@ -1,0 +1,100 @@
+"""The input encoder: embeddings, imputation and indicators, checked against hand-made tensors."""
+
+import math
+
+import lightning as L
+import pytest
+import torch
+import torch.nn.functional as F
+
+from multiout.models.classifier import MultiOutputClassifier
+from multiout.models.features import FeatureEncoder, embedding_size
+
+NAN = float("nan")
+VOCABS = {"region": ["east", "north", "south", None], "flag": ["False", "True"]}
+
+
+def test_embedding_size_follows_the_documented_rule():
+    by_hand = {2: round(1.6 * 2**0.56), 5: round(1.6 * 5**0.56), 50: round(1.6 * 50**0.56)}
+    assert {n: embedding_size(n) for n in by_hand} == by_hand == {2: 2, 5: 4, 50: 14}
+    assert embedding_size(10_000) == 16  # capped
+    encoder = FeatureEncoder(["a", "region", "flag"], VOCABS, [], embedding_dim=3)
+    assert [e.embedding_dim for e in encoder.embeddings] == [3, 3] and encoder.out_features == 1 + 6
+
+
+def test_embedding_lookup_equals_one_hot_times_the_weight():
+    encoder = FeatureEncoder(["a", "region", "b", "flag"], VOCABS, [])
+    codes = {"region": torch.tensor([0, 1, 2, 3, 4, 1]), "flag": torch.tensor([2, 1, 0, 0, 2, 1])}
+    x = torch.randn(6, 4)
+    x[:, 1], x[:, 3] = codes["region"].float(), codes["flag"].float()
+    out = encoder(x)
+    torch.testing.assert_close(out[:, :2], x[:, [0, 2]])  # the numbers, unchanged
+    start = 2
+    for (name, vocab), embedding in zip(VOCABS.items(), encoder.embeddings, strict=True):
+        one_hot = F.one_hot(codes[name], len(vocab) + 1).float()
+        width = embedding.embedding_dim
+        torch.testing.assert_close(out[:, start : start + width], one_hot @ embedding.weight)
+        start += width
+    assert start == encoder.out_features == out.shape[1]
+
+
+def test_a_category_out_of_range_or_nan_reads_as_unknown():
+    encoder = FeatureEncoder(["region"], {"region": VOCABS["region"]})
+    x = torch.tensor([[7.0], [-2.0], [NAN], [0.0]])
+    weight = encoder.embeddings[0].weight
+    torch.testing.assert_close(encoder(x), weight[[0, 0, 0, 0]])
+
+
+def test_missing_numbers_take_the_fill_value_and_set_their_indicator():
+    encoder = FeatureEncoder(["a", "b", "c"], {}, ["c"])
+    encoder.fill.copy_(torch.tensor([10.0, 20.0, 30.0]))
+    x = torch.tensor([[1.0, NAN, NAN], [NAN, 2.0, 3.0]])
+    expected = torch.tensor([[1.0, 20.0, 30.0, 1.0], [10.0, 2.0, 3.0, 0.0]])
+    torch.testing.assert_close(encoder(x), expected)
+
+
+def test_without_categories_or_gaps_the_encoder_passes_its_input_through():
+    encoder = FeatureEncoder(["a", "b"])
+    x = torch.tensor([[NAN, 1.0]])
+    assert encoder(x) is x and encoder.out_features == 2 and not list(encoder.state_dict())
+
+
+def test_unknown_feature_names_are_refused():
+    with pytest.raises(ValueError, match="not among feature_names"):
+        FeatureEncoder(["a"], {"b": ["x"]})
+
+
+def categorical_model() -> MultiOutputClassifier:
+    return MultiOutputClassifier(
+        num_features=4,
+        num_channels=3,
+        num_classes=3,
+        net={"_target_": "multiout.models.mlp.MLP", "hidden_sizes": [8]},
+        optimizer={"_target_": "torch.optim.AdamW"},
+        feature_names=["a", "region", "b", "flag"],
+        categorical_features=VOCABS,
+        imputed_features=["b"],
+    )
+
+
+def test_trunk_reads_the_encoders_output():
+    model = categorical_model()
+    widths = 2 + 1 + sum(embedding_size(len(v) + 1) for v in VOCABS.values())
+    assert model.encoder.out_features == widths == model.trunk[0].in_features
+
+
+def test_checkpoint_with_categories_loads_with_weights_only(tmp_path):
+    model = categorical_model()
+    with torch.no_grad():
+        model.encoder.fill.copy_(torch.tensor([0.5, 0.0, -1.5, 0.0]))
+    trainer = L.Trainer(max_epochs=0, logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    trainer.strategy.connect(model)
+    path = tmp_path / "model.ckpt"
+    trainer.save_checkpoint(path)
+    saved = torch.load(path, weights_only=True)  # raises on any pickled object
+    assert saved["hyper_parameters"]["categorical_features"] == VOCABS
+    restored = MultiOutputClassifier.load_from_checkpoint(path, weights_only=True)
+    x = torch.tensor([[1.0, 4.0, NAN, 2.0], [NAN, 0.0, 3.0, 1.0]])
+    model.eval()
+    restored.eval()
+    assert torch.equal(model(x), restored(x)) and not math.isnan(restored(x).sum().item())
