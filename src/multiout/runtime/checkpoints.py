@@ -87,6 +87,8 @@ def classifier_class(class_path: str) -> type[MultiOutputClassifier]:
 
 
 SHAPES = ("num_features", "num_channels", "num_classes")
+# What else sizes the weights: categories (embedding tables) and missing indicators.
+FEATURE_LAYOUT = ("categorical_features", "imputed_features")
 
 
 def check_shapes(ckpt_path: str, trained: dict, given: dict, source: str, hint: str = "") -> None:
@@ -99,6 +101,20 @@ def check_shapes(ckpt_path: str, trained: dict, given: dict, source: str, hint: 
                 f"{source} gives {key}={given[key]}, but checkpoint {ckpt_path} was trained with "
                 f"{trained[key]}" + (f"; {hint}" if hint else "")
             )
+    for key in FEATURE_LAYOUT:
+        old, new = trained.get(key), given.get(key)
+        if old is not None and new is not None and old != new:
+            raise InputError(
+                f"{source} gives other {key} than checkpoint {ckpt_path} was trained with (they differ "
+                f"for {_differing(old, new)[:5]})" + (f"; {hint}" if hint else "")
+            )
+
+
+def _differing(old: dict | list, new: dict | list) -> list[str]:
+    """The features whose vocabulary differs, or that only one of two layouts has."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return sorted(name for name in {*old, *new} if old.get(name) != new.get(name))
+    return sorted({*old} ^ {*new})
 
 
 def saved_hparams(ckpt_path: str) -> dict:
