@@ -26,7 +26,7 @@ from multiout.data.missing import imputation_statistics, imputed_features
 from multiout.data.splits import SPLITS, split_indices, split_sizes
 from multiout.data.table import Table, numeric_labels, read_table
 from multiout.data.tensor_datamodule import TensorDataModule
-from multiout.data.vocabularies import to_vocabularies_, training_vocabularies
+from multiout.data.vocabularies import encode_categories_
 from multiout.errors import InputError
 
 MISSING_FEATURES = ("impute", "error")
@@ -157,19 +157,10 @@ class TabularDataModule(TensorDataModule):
         if not self.categorical:
             self.vocabularies = self.vocabularies or {}
             return
-        if self.vocabularies is None:
-            if "train" not in categories:
-                raise InputError(
-                    f"data: categorical columns {list(self.categorical)} need their vocabularies from a "
-                    f"train split (data.path or data.train_path) or a checkpoint (ckpt_path)"
-                )
-            where = self.files.get("all") or self.files["train"]
-            train_x = self.splits["train"][0]
-            self.vocabularies = training_vocabularies(
-                train_x, self.categorical, categories["train"], self.max_categories, where
-            )
-        for split, files in categories.items():
-            to_vocabularies_(split, self.splits[split][0], self.categorical, files, self.vocabularies)
+        where = self.files.get("all") or self.files.get("train", "data")
+        self.vocabularies = encode_categories_(
+            self.splits, categories, self.categorical, self.vocabularies, self.max_categories, where
+        )
 
     @property
     def categorical_features(self) -> dict[str, list]:

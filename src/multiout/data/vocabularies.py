@@ -35,6 +35,29 @@ def training_vocabularies(
     return vocabularies
 
 
+def encode_categories_(
+    splits: dict[str, tuple[Tensor, ...]],
+    categories: dict[str, dict[str, FileCategories]],
+    positions: dict[str, int],
+    vocabularies: dict[str, list[str | None]] | None,
+    max_categories: int,
+    path: str | Path,
+) -> dict[str, list[str | None]]:
+    """Every split's file codes -> indices of `vocabularies`, or, if None, of the training
+    split's (returned)."""
+    if vocabularies is None:
+        if "train" not in categories:
+            raise InputError(
+                f"data: categorical columns {list(positions)} need their vocabularies from a train "
+                f"split (data.path or data.train_path) or a checkpoint (ckpt_path)"
+            )
+        train = splits["train"][0]
+        vocabularies = training_vocabularies(train, positions, categories["train"], max_categories, path)
+    for split, files in categories.items():
+        to_vocabularies_(split, splits[split][0], positions, files, vocabularies)
+    return vocabularies
+
+
 def to_vocabularies_(
     split: str,
     x: Tensor,
