@@ -26,7 +26,8 @@ class MultiOutputClassifier(LeanHooks, L.LightningModule):  # without LeanHooks:
     """Predicts `num_classes` classes for each of `num_channels` outputs at once.
 
     `forward` returns logits `[B, K, C]`: one `Linear(hidden, K * C)` head reshaped so that the
-    class dimension comes second, as `cross_entropy` wants it. `net`, `optimizer` and
+    class dimension comes second, as `cross_entropy` wants it (`loss="ordinal"`: K-1 threshold
+    logits per channel, turned into class log-probabilities). `net`, `optimizer` and
     `scheduler` are `{"_target_": ..., **arguments}` dicts: every argument is a plain value, so
     a checkpoint alone rebuilds the model, under `weights_only=True` too.
     """
