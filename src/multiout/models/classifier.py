@@ -14,8 +14,10 @@ from multiout.errors import InputError
 from multiout.metrics.per_channel import default_channel_names
 from multiout.metrics.results import EvalMetrics, StageResult
 from multiout.metrics.training import TrainingMetrics
+from multiout.models.ensemble import ensemble_logits, member_logits, member_targets
 from multiout.models.features import FeatureEncoder
 from multiout.models.loss import balanced_class_weights, cross_entropy_terms, mean_loss
+from multiout.models.ordinal import check_loss, corn_log_probs, outputs_per_channel
 from multiout.models.schedules import build_optimizer, build_scheduler, scheduler_class
 from multiout.models.targets import build, target_class
 from multiout.runtime.speed import LeanHooks
@@ -25,7 +27,8 @@ class MultiOutputClassifier(LeanHooks, L.LightningModule):  # without LeanHooks:
     """Predicts `num_classes` classes for each of `num_channels` outputs at once.
 
     `forward` returns logits `[B, K, C]`: one `Linear(hidden, K * C)` head reshaped so that the
-    class dimension comes second, as `cross_entropy` wants it. `net`, `optimizer` and
+    class dimension comes second, as `cross_entropy` wants it (`loss="ordinal"`: K-1 threshold
+    logits per channel, turned into class log-probabilities). `net`, `optimizer` and
     `scheduler` are `{"_target_": ..., **arguments}` dicts: every argument is a plain value, so
     a checkpoint alone rebuilds the model, under `weights_only=True` too.
     """
@@ -47,6 +50,7 @@ class MultiOutputClassifier(LeanHooks, L.LightningModule):  # without LeanHooks:
         ignore_index: int = -100,
         label_smoothing: float = 0.0,
         class_weights: str | None = None,
+        loss: str = "cross_entropy",
         channel_names: list[str] | None = None,
         feature_names: list[str] | None = None,
         label_values: list | None = None,
@@ -58,6 +62,8 @@ class MultiOutputClassifier(LeanHooks, L.LightningModule):  # without LeanHooks:
         super().__init__()
         self.save_hyperparameters()
         check_options(optimizer, scheduler, class_weights, ignore_index, num_classes)
+        check_loss(loss, num_classes)
+        self.ordinal = loss == "ordinal"  # class logits from K-1 thresholds: models/ordinal.py
         self.num_channels, self.num_classes = num_channels, num_classes
         self.ignore_index, self.label_smoothing, self.compile_logits = ignore_index, label_smoothing, compile
         self.channel_names = channel_names or default_channel_names(num_channels)
@@ -69,7 +75,7 @@ class MultiOutputClassifier(LeanHooks, L.LightningModule):  # without LeanHooks:
         self.trunk = build(net, "model.net", in_features=self.encoder.out_features)
         if not isinstance(getattr(self.trunk, "out_features", None), int):
             raise InputError(f"model.net: {net['_target_']} must set an integer attribute `out_features`")
-        self.head = nn.Linear(self.trunk.out_features, num_classes * num_channels)
+        self.head = nn.Linear(self.trunk.out_features, outputs_per_channel(loss, num_classes) * num_channels)
         # Set from the training split in `setup` and saved in checkpoints, so that evaluation,
         # prediction and export transform inputs and weigh classes exactly as training did.
         self.register_buffer("feature_mean", torch.zeros(num_features))
@@ -86,14 +92,20 @@ class MultiOutputClassifier(LeanHooks, L.LightningModule):  # without LeanHooks:
         return compiled_logits(self, x) if self.compile_logits else self.logits(x)
 
     def logits(self, x: Tensor) -> Tensor:
-        """Logits `[B, K, C]` of features `[B, F]`."""
+        """Logits `[B, K, C]` of features `[B, F]` (an ensemble trunk's in training: `[B, K, C, k]`,
+        one per member; see models/ensemble.py)."""
         x = (x - self.feature_mean) / self.feature_std  # category indices: mean 0, std 1
-        return self.head(self.trunk(self.encoder(x))).view(-1, self.num_classes, self.num_channels)
+        hidden = self.trunk(self.encoder(x))  # [B, hidden], or [B, k, hidden] from an ensemble trunk
+        logits = self.head(hidden).unflatten(-1, (-1, self.num_channels))
+        if self.ordinal:
+            logits = corn_log_probs(logits, dim=-2)  # K-1 thresholds -> K class log-probabilities
+        return logits if hidden.dim() == 2 else member_logits(logits, self.training)
 
     def loss(self, logits: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
-        """Mean cross entropy over the labelled cells, and their (class-weighted) count."""
+        """Mean cross entropy over the labelled cells (and ensemble members), and their
+        (class-weighted) count."""
         total, weight = cross_entropy_terms(
-            logits, target, self.ignore_index, self.label_smoothing, self.class_weight
+            logits, member_targets(target, logits), self.ignore_index, self.label_smoothing, self.class_weight
         )
         return mean_loss(total, weight), weight
 
@@ -122,7 +134,7 @@ class MultiOutputClassifier(LeanHooks, L.LightningModule):  # without LeanHooks:
         x, y = batch
         logits = self(x)
         loss, weight = self.loss(logits, y)
-        self.train_metrics.update(logits.detach(), y, loss.detach(), weight)
+        self.train_metrics.update(ensemble_logits(logits.detach()), y, loss.detach(), weight)
         self.log("train/loss_step", loss.detach(), prog_bar=True)
         return loss
 

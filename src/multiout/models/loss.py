@@ -56,9 +56,10 @@ def mean_loss(total: Tensor, weight: Tensor) -> Tensor:
 
 
 def cell_weights(target: Tensor, class_weight: Tensor, ignore_index: int = -100) -> Tensor:
-    """`[B, C]` weight of each cell: its class's weight in its channel, 0 for a missing label."""
+    """`[B, C]` weight of each cell: its class's weight in its channel, 0 for a missing label
+    (`[B, C, k]` for the targets of k ensemble members: channels stay the second dimension)."""
     labelled = target != ignore_index
-    channel = torch.arange(target.shape[1], device=target.device)
+    channel = torch.arange(target.shape[1], device=target.device).view(-1, *[1] * (target.dim() - 2))
     return class_weight[channel, target.where(labelled, 0)] * labelled
 
 

@@ -1,0 +1,84 @@
+"""Periodic embeddings of numeric features in front of an MLP (`model/net=plr_mlp`).
+
+Gorishniy, Rubachev and Babenko (NeurIPS 2022), "On Embeddings for Numerical Features in
+Tabular Deep Learning": each feature x_j becomes `ReLU(Linear([sin(2 pi c_j x), cos(2 pi c_j x)]))`
+with learned frequencies `c_j ~ N(0, frequency_scale)` (PLR), one Linear per feature, or one
+shared by all features (`lite`, as in TabR/TabM). An MLP sees the flattened embeddings and
+can then fit sharp, non-monotone effects of single features that it fits poorly from the raw
+number. Inputs arrive standardized by the classifier, so `frequency_scale` is in units of the
+training std. Parameter initialization follows the `rtdl-num-embeddings` package.
+
+Piecewise-linear encoding (the paper's other embedding) needs bin edges from training
+quantiles, which the data module does not provide; it is not implemented.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from multiout.errors import InputError
+from multiout.models.mlp import MLP
+
+
+class PeriodicEmbeddings(nn.Module):
+    """`[B, F]` -> `[B, F, d_embedding]`: periodic features, a linear map, ReLU, per feature."""
+
+    def __init__(
+        self, num_features: int, d_embedding: int, n_frequencies: int, frequency_scale: float, lite: bool
+    ) -> None:
+        super().__init__()
+        for key, value in (("d_embedding", d_embedding), ("n_frequencies", n_frequencies)):
+            if value < 1:
+                raise InputError(f"model.net.{key} must be at least 1, got {value}")
+        if not frequency_scale > 0:
+            raise InputError(f"model.net.frequency_scale must be positive, got {frequency_scale}")
+        bound = 3 * frequency_scale  # no extreme frequencies at the start
+        self.frequencies = nn.Parameter(
+            nn.init.trunc_normal_(
+                torch.empty(num_features, n_frequencies), 0.0, frequency_scale, -bound, bound
+            )
+        )
+        width = 2 * n_frequencies
+        self.lite = lite
+        # Per feature: weight [F, 2n, d] and bias [F, d]; lite: one Linear(2n, d) for all.
+        shape = (width, d_embedding) if lite else (num_features, width, d_embedding)
+        self.weight = nn.Parameter(nn.init.uniform_(torch.empty(shape), -(width**-0.5), width**-0.5))
+        self.bias = nn.Parameter(
+            nn.init.uniform_(torch.empty((*shape[:-2], d_embedding)), -(width**-0.5), width**-0.5)
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        angles = 2 * math.pi * self.frequencies * x.unsqueeze(-1)  # [B, F, n]
+        periodic = torch.cat([torch.cos(angles), torch.sin(angles)], dim=-1)  # [B, F, 2n]
+        if self.lite:
+            projected = periodic @ self.weight
+        else:
+            projected = torch.einsum("bfi,fio->bfo", periodic, self.weight)
+        return torch.relu(projected + self.bias)
+
+
+class PLRMLP(nn.Module):
+    """`[B, in_features]` -> `[B, out_features]`: periodic embeddings, flattened, then `MLP`."""
+
+    def __init__(
+        self,
+        in_features: int,
+        hidden_sizes: list[int],
+        d_embedding: int = 24,
+        n_frequencies: int = 48,
+        frequency_scale: float = 0.01,
+        lite: bool = False,
+        activation: str = "gelu",
+        dropout: float = 0.0,
+        norm: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.embeddings = PeriodicEmbeddings(in_features, d_embedding, n_frequencies, frequency_scale, lite)
+        self.mlp = MLP(in_features * d_embedding, hidden_sizes, activation, dropout, norm)
+        self.out_features = self.mlp.out_features
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.mlp(self.embeddings(x).flatten(1))
