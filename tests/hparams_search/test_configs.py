@@ -37,3 +37,17 @@ def test_no_pruner_by_default():
     assert cfg.hydra.sweeper.pruner is None
     assert cfg.hydra.sweeper._target_ == "hydra_plugins.multiout_optuna_sweeper.sweeper.OptunaSweeper"
     assert cfg.hydra.sweeper.params["search.depth"] == "range(1, 4)"
+
+
+def test_the_keys_a_job_gets_parse_back_to_its_trial():
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from hydra_plugins.multiout_optuna_sweeper.sweeper import OptunaSweeper
+
+    keys = OptunaSweeper._trial_keys("/runs/a b,c=d/it's.log", "my study", 3)
+    parsed = {o.key_or_group: o.value() for o in OverridesParser.create().parse_overrides(keys)}
+    assert parsed == {
+        "optuna_trial.storage": "/runs/a b,c=d/it's.log",
+        "optuna_trial.study_name": "my study",
+        "optuna_trial.number": 3,
+    }

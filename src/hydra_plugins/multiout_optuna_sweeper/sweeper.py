@@ -136,11 +136,15 @@ class OptunaSweeper(Sweeper):
 
     @staticmethod
     def _trial_keys(storage: str, study_name: str, number: int) -> list[str]:
-        """Overrides that tell a job where its trial lives (`++`: also for a config without the key)."""
-        quoted = "'" + storage.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        """Overrides that tell a job where its trial lives (`++`: also for a config without the key).
+        Quoted, as a path or name may hold `=`, `,` or spaces."""
+
+        def quoted(text: str) -> str:
+            return "'" + text.replace("'", "\\'") + "'"
+
         return [
-            f"++{TRIAL_KEY}.storage={quoted}",
-            f"++{TRIAL_KEY}.study_name={study_name}",
+            f"++{TRIAL_KEY}.storage={quoted(storage)}",
+            f"++{TRIAL_KEY}.study_name={quoted(study_name)}",
             f"++{TRIAL_KEY}.number={number}",
         ]
 
