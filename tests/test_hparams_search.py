@@ -186,11 +186,19 @@ def test_a_pruned_trial_reports_every_epoch_and_stops(tmp_path):
     assert [t.state for t in results.trials] == ["PRUNED", "PRUNED"]
 
 
-def test_a_bad_sweeper_setting_stops_before_any_trial(tmp_path):
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("hydra.sweeper.direction=up", "hydra.sweeper.direction: expected minimize or maximize, got 'up'"),
+        (
+            "hydra.sweeper.pruner=median",
+            "hydra.sweeper.pruner=median: pick a pruner with hydra/sweeper/pruner=median",
+        ),
+    ],
+)
+def test_a_bad_sweeper_setting_stops_before_any_trial(tmp_path, setting, message):
     sweep_dir = tmp_path / "sweep"
-    result = run_script("train.py", *sweep(tmp_path, sweep_dir, "hydra.sweeper.direction=up"), cwd=tmp_path)
+    result = run_script("train.py", *sweep(tmp_path, sweep_dir, setting), cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1] == (
-        "error: hydra.sweeper.direction: expected minimize or maximize, got 'up'"
-    )
+    assert result.stderr.strip().splitlines()[-1].startswith(f"error: {message}")
     assert not (sweep_dir / "optuna_journal.log").exists()

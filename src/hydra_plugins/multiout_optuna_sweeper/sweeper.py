@@ -66,6 +66,11 @@ class OptunaSweeper(Sweeper):
             raise InputError(
                 f"hydra.sweeper.direction: expected minimize or maximize, got {self.direction!r}"
             )
+        if isinstance(self.pruner, str):  # a name typed where the group is meant
+            raise InputError(
+                f"hydra.sweeper.pruner={self.pruner}: pick a pruner with hydra/sweeper/pruner={self.pruner} "
+                "(median, hyperband or successive_halving: files in conf/hydra/sweeper/pruner/)"
+            )
         if self.n_trials < 0 or self.n_jobs < 1:
             raise InputError(
                 f"hydra.sweeper: expected n_trials >= 0 and n_jobs >= 1, got {self.n_trials} and {self.n_jobs}"
