@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from multiout.errors import InputError
 from multiout.models.classifier import MultiOutputClassifier
 from multiout.models.features import FeatureEncoder, embedding_size
 
@@ -59,9 +60,11 @@ def test_without_categories_or_gaps_the_encoder_passes_its_input_through():
     assert encoder(x) is x and encoder.out_features == 2 and not list(encoder.state_dict())
 
 
-def test_unknown_feature_names_are_refused():
+def test_unknown_feature_names_and_a_bad_embedding_dim_are_refused():
     with pytest.raises(ValueError, match="not among feature_names"):
         FeatureEncoder(["a"], {"b": ["x"]})
+    with pytest.raises(InputError, match=r"model\.embedding_dim must be a positive integer or null, got 0"):
+        FeatureEncoder(["a"], {"a": ["x"]}, embedding_dim=0)
 
 
 def categorical_model() -> MultiOutputClassifier:

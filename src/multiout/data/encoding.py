@@ -42,6 +42,15 @@ def vocabulary(values: Iterable[str | None]) -> list[str | None]:
     return sorted(v for v in distinct if v is not None) + ([None] if None in distinct else [])
 
 
+def build_vocabularies(batches: Iterable[pa.RecordBatch | pa.Table], names: Sequence[str]) -> dict[str, list]:
+    """The vocabulary of each of `names` over the training rows in `batches`, a batch at a time."""
+    seen: dict[str, set[str | None]] = {name: set() for name in names}
+    for batch in batches:
+        for name in names:
+            seen[name].update(pc.unique(category_strings(batch.column(name))).to_pylist())
+    return {name: vocabulary(values) for name, values in seen.items()}
+
+
 def category_indices(column: pa.Array | pa.ChunkedArray, vocab: Sequence[str | None]) -> np.ndarray:
     """Each value's index in `vocab` plus one (float32); 0 for a value not in it."""
     found = pc.index_in(category_strings(column), value_set=pa.array(list(vocab), pa.string()))

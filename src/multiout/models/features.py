@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import Tensor, nn
 
+from multiout.errors import InputError
+
 
 def embedding_size(num_categories: int) -> int:
     """fastai's rule of thumb, capped at 16: `min(16, round(1.6 * n ** 0.56))` for `n` categories
@@ -52,7 +54,7 @@ class FeatureEncoder(nn.Module):
         if missing:
             raise ValueError(f"features {missing} are not among feature_names {names}")
         if embedding_dim is not None and embedding_dim < 1:
-            raise ValueError(f"embedding_dim must be a positive integer or None, got {embedding_dim}")
+            raise InputError(f"model.embedding_dim must be a positive integer or null, got {embedding_dim}")
         sizes = [len(vocab) + 1 for vocab in categorical.values()]  # + the unknown index 0
         widths = [embedding_dim or embedding_size(n) for n in sizes]
         self.embeddings = nn.ModuleList(nn.Embedding(n, d) for n, d in zip(sizes, widths, strict=True))
