@@ -71,7 +71,7 @@ def exit_on_config_error() -> Iterator[None]:
                 raise InputError(f"config: {composition_error(err)}") from None
     finally:
         if before is None:
-            del os.environ["HYDRA_FULL_ERROR"]
+            os.environ.pop("HYDRA_FULL_ERROR", None)
         else:
             os.environ["HYDRA_FULL_ERROR"] = before
 
