@@ -2,7 +2,7 @@
 # Do the lower bounds in pyproject.toml still work? Installs the lowest version of every core
 # dependency ([project].dependencies, `name>=X` -> `name==X`) into a fresh venv, then runs the
 # model, metric and data tests, the fast end-to-end ones, the config checks and one short
-# `train.py`. About 20-30 minutes on 2 busy CPU cores.
+# `train.py`. About 15 minutes on 2 busy CPU cores, most of it installing.
 #   bash scripts/check_floors.sh [log file]
 # torch is the exception: TORCH_SPEC (default: its floor) picks the build, TORCH_INDEX_URL an index.
 set -uo pipefail
@@ -33,7 +33,7 @@ torch_floor=$(grep '^torch==' <<<"$floors")
         tests/models tests/metrics tests/data tests/tasks/test_end_to_end.py tests/runtime/test_config_typos.py
     tests=$?
     echo "== python train.py trainer.max_epochs=1"
-    PYTHONPATH=src "$tmp/venv/bin/python" train.py trainer.max_epochs=1 "hydra.run.dir=$tmp/run" | tail -3
+    PYTHONPATH=src "$tmp/venv/bin/python" train.py trainer.max_epochs=1 "hydra.run.dir=$tmp/run" 2>&1 | tail -3
     train=${PIPESTATUS[0]}
     echo "== done: tests exit $tests, train exit $train"
     [ "$tests" -eq 0 ] && [ "$train" -eq 0 ]
