@@ -85,6 +85,14 @@ def test_a_misspelt_override_is_one_line_with_the_nearest_key(entry, tmp_path, s
     assert not (tmp_path / "run").exists()
 
 
+def test_a_misspelt_sweep_override_is_one_line_before_the_sweep_dir(entry, tmp_path):
+    sweep = [f"hydra.sweep.dir={tmp_path / 'sweep'}", "+extra=1,2"]  # `+`: a new key, on purpose
+    code, stderr = entry("train", "-m", *sweep, "model.optimizer.lrr=0.1,0.2")
+    assert code == 2
+    assert stderr == ["error: config: no key 'model.optimizer.lrr'; did you mean 'model.optimizer.lr'?"]
+    assert not (tmp_path / "sweep").exists()
+
+
 @pytest.mark.parametrize(
     ("experiment", "message"),
     [

@@ -4,7 +4,8 @@ On the command line Hydra already refuses a key the config does not have (`+key=
 one on purpose); `exit_on_config_error` turns its error into that one line. Files merged over
 the defaults (an experiment, a debug preset) may add keys, so `RejectMisspeltKeys` compares
 them with the defaults they were merged over, before the run dir is made: a new key that is
-a near miss of an existing one, or that the class of its node does not take, stops the run.
+a near miss of an existing one, or that the class of its node does not take, stops the run;
+so does a sweep override (`-m key=a,b`) of a key the config lacks.
 """
 
 from __future__ import annotations
@@ -93,8 +94,17 @@ class RejectMisspeltKeys(Callback):
             self.check(config, kwargs["config_name"])
 
     def check(self, config: DictConfig, config_name: str) -> None:
-        """Compose `config_name` again without the overlay files and compare the keys."""
+        """Sweep overrides name existing keys; overlay files add no misspelt key."""
         choices = dict(config.hydra.runtime.choices)
+        overrides = OverridesParser.create().parse_overrides(list(config.hydra.overrides.task))
+        # Hydra composes a sweep's jobs only after making its dir: check their keys here.
+        plain = _plain(config)
+        for override in overrides:
+            adding = override.is_add() or override.is_force_add()
+            if override.is_sweep_override() and not adding and override.key_or_group not in choices:
+                found = missing_key(plain, override.key_or_group)
+                if found is not None:
+                    raise InputError(f"config: no key '{found[0]}'{found[1]}")
         chosen = [f"{group}={choices[group]}" for group in self.overlays if choices.get(group) is not None]
         if not chosen:
             return
@@ -103,14 +113,27 @@ class RejectMisspeltKeys(Callback):
             group: choice for group, choice in choices.items() if group.split("/")[0] not in self.overlays
         }
         kept = [f"{group}={choice}" for group, choice in others.items() if choice is not None]
-        overrides = OverridesParser.create().parse_overrides(list(config.hydra.overrides.task))
         adds = [o.key_or_group for o in overrides if o.is_add() or o.is_force_add()]
         added = [f"++{key}=null" for key in adds if key not in choices]
         reference = compose(config_name, overrides=[*kept, *added])
-        found = misspelt_key(_plain(config), _plain(reference))
+        found = misspelt_key(plain, _plain(reference))
         if found is not None:
             key, hint = found
             raise InputError(f"config: no key '{key}' (from {' '.join(chosen)}){hint}")
+
+
+def missing_key(config: Mapping[str, Any], key: str) -> tuple[str, str] | None:
+    """The first part of dotted `key` that `config` lacks, with the nearest key at its level."""
+    node: Any = config
+    parts = key.split(".")
+    for depth, part in enumerate(parts):
+        if not isinstance(node, Mapping) or parts[0] == "hydra":
+            return None  # into a list or a value, or Hydra's own node: Hydra reports those
+        if part not in node:
+            path = ".".join(parts[:depth])
+            return ".".join(parts[: depth + 1]), did_you_mean(part, node, f"{path}." if path else "")
+        node = node[part]
+    return None
 
 
 def misspelt_key(
