@@ -3,6 +3,7 @@
 import hydra
 from omegaconf import DictConfig
 
+from multiout.runtime.config_keys import exit_on_config_error
 from multiout.runtime.run import run_evaluate
 
 
@@ -12,4 +13,5 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with exit_on_config_error():
+        main()

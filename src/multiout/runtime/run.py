@@ -86,7 +86,7 @@ def _report(trainer: L.Trainer, output_dir: str, metrics: dict[str, Any]) -> Non
 def run_train(cfg: DictConfig) -> float | None:
     """`python train.py`: build data, model, callbacks, loggers and trainer; fit; test."""
     with exit_on_input_error(), exit_on_training_fault(cfg.paths.output_dir), distributed_job(cfg) as job:
-        ckpt_path = starting_checkpoint(cfg.get("ckpt_path"), cfg.get("resume"), cfg.paths.output_dir)
+        ckpt_path = starting_checkpoint(cfg.ckpt_path, cfg.resume, cfg.paths.output_dir)
         L.seed_everything(cfg.seed, workers=True)
         datamodule = build(cfg.data)
         print_start(cfg, datamodule, cfg.paths.output_dir)
@@ -101,7 +101,7 @@ def run_train(cfg: DictConfig) -> float | None:
         metrics.update(run_info)
         _finish_loggers(trainer)
         _report(trainer, cfg.paths.output_dir, metrics)
-        return _objective(metrics, cfg.get("optimized_metric"))
+        return _objective(metrics, cfg.optimized_metric)
 
 
 def run_evaluate(cfg: DictConfig) -> None:
@@ -142,7 +142,7 @@ def run_predict(cfg: DictConfig) -> None:
 
 
 def _tags(cfg: DictConfig) -> list[str]:
-    tags = cfg.get("tags")
+    tags = cfg.tags
     if tags is None:
         return []
     if not OmegaConf.is_list(tags):

@@ -60,7 +60,7 @@ def layout_lines(datamodule: Any) -> list[str]:
 def print_start(cfg: DictConfig, datamodule: Any, output_dir: str) -> None:
     """Config tree (if `cfg.print_config`), run directory and channel/class layout."""
     console = Console(soft_wrap=True)
-    if cfg.get("print_config", True):
+    if cfg.print_config:
         console.print(config_tree(cfg))
     console.print(f"[bold]run dir[/bold]: {output_dir}")
     for line in layout_lines(datamodule):
