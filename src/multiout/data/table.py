@@ -38,7 +38,7 @@ class Table:
 
 
 @dataclass
-class _BadLabels:
+class BadLabels:
     """Label values outside `label_values`, per column: first row, first value, count."""
 
     found: dict[str, tuple[int, object, int]] = field(default_factory=dict)
@@ -49,6 +49,19 @@ class _BadLabels:
             self.found[column] = (row, first_value, seen + count)
         else:
             self.found[column] = (first_row, value, count)
+
+    def check(self, path: object, label_values: list) -> None:
+        """One `InputError` for everything found: the first column in full, the others by name."""
+        if not self.found:
+            return
+        name, (row, value, count) = next(iter(self.found.items()))
+        how_many = "1 row" if count == 1 else f"{count} rows"
+        raise InputError(
+            f"{path}: target column {name!r} has label {value!r}, which is not in data.label_values "
+            f"{list(label_values)} (first at row {row}, {how_many}); add it to data.label_values "
+            f"or clear those cells to mark them missing"
+            + (f"; other columns with unknown labels: {list(self.found)[1:]}" if len(self.found) > 1 else "")
+        )
 
 
 def numeric_labels(label_values: list) -> bool:
@@ -94,7 +107,11 @@ def _csv_error(path: Path, columns: list[str], label_types: dict, err: Exception
 
 
 def _check_parquet_types(path: Path, columns: Columns) -> None:
-    schema = pq.read_schema(path)
+    check_feature_types(pq.read_schema(path), columns, path)
+
+
+def check_feature_types(schema: pa.Schema, columns: Columns, path: object) -> None:
+    """Every feature column of a Parquet schema holds numbers (or booleans)."""
     for name in columns.features:
         kind = schema.field(name).type
         if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)):
@@ -132,7 +149,9 @@ class _Rows:
         return self.array[: self.used]
 
 
-def _features(batch: pa.RecordBatch, index: dict[str, int], block: np.ndarray, path: Path, row0: int) -> None:
+def write_features(
+    batch: pa.RecordBatch | pa.Table, index: dict[str, int], block: np.ndarray, path: object, row0: int
+) -> None:
     """Writes the batch's feature columns into their columns of `block` (the batch's rows)."""
     names = [name for name in batch.schema.names if name in index]
     for name in names:
@@ -147,15 +166,15 @@ def _features(batch: pa.RecordBatch, index: dict[str, int], block: np.ndarray, p
         )
 
 
-def _labels(
-    batch: pa.RecordBatch,
+def write_labels(
+    batch: pa.RecordBatch | pa.Table,
     index: dict[str, int],
     block: np.ndarray,
     value_set: pa.Array,
     ignore_index: int,
-    path: Path,
+    path: object,
     row0: int,
-    bad: _BadLabels,
+    bad: BadLabels,
 ) -> None:
     """Writes the batch's target columns as class ids into their columns of `block`."""
     for name in (name for name in batch.schema.names if name in index):
@@ -210,30 +229,22 @@ def read_table(
     features = _Rows(len(columns.features), np.float32, total)
     labels = _Rows(len(targets), np.int64, total)
     id_chunks = []
-    bad = _BadLabels()
+    bad = BadLabels()
     for names in passes:
         rows = 0
         for batch in _batches(path, names, read_types):
             n = batch.num_rows
             if rows == 0 and total is None:  # CSV: rows in one block of text, times the blocks
                 expected = math.ceil(n * file_bytes / min(file_bytes, CSV_BLOCK_BYTES) * 1.02)
-            _features(batch, feature_index, features.take(rows, n, expected), path, rows)
+            write_features(batch, feature_index, features.take(rows, n, expected), path, rows)
             block = labels.take(rows, n, expected)
-            _labels(batch, target_index, block, value_set, ignore_index, path, rows, bad)
+            write_labels(batch, target_index, block, value_set, ignore_index, path, rows, bad)
             if columns.id in batch.schema.names:
                 id_chunks.append(batch.column(columns.id).cast(pa.string()))
             rows += batch.num_rows
     if rows == 0:
         raise InputError(f"{path}: the file has no rows")
-    if bad.found:
-        name, (row, value, count) = next(iter(bad.found.items()))
-        how_many = "1 row" if count == 1 else f"{count} rows"
-        raise InputError(
-            f"{path}: target column {name!r} has label {value!r}, which is not in data.label_values "
-            f"{list(label_values)} (first at row {row}, {how_many}); add it to data.label_values "
-            f"or clear those cells to mark them missing"
-            + (f"; other columns with unknown labels: {list(bad.found)[1:]}" if len(bad.found) > 1 else "")
-        )
+    bad.check(path, label_values)
     return Table(
         features=features.result(),
         targets=labels.result() if targets else None,
