@@ -6,12 +6,14 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pyarrow as pa
 import pytest
 import torch
 
 from multiout.data.batching import ShardedBatchSampler
 from multiout.data.stream import StreamDataModule
-from multiout.data.stream_rows import rank_batches
+from multiout.data.stream_rows import numeric_class_ids, rank_batches
+from multiout.data.table import BadLabels, write_labels
 from tests.data.stream_files import class_ids, write_dataset
 
 FEATURES = ["row", "f1", "f2"]
@@ -152,3 +154,21 @@ def test_predicted_batches_carry_their_ids_in_input_order(tmp_path, world_size):
     rows = torch.cat([x[:, 0] for rank in per_rank for x, _ in rank]).long().tolist()
     assert ids == frame["key"].tolist()
     assert rows == list(range(len(frame)))
+
+
+def test_numeric_labels_convert_as_the_tabular_reader_converts_them():
+    rng = np.random.default_rng(3)
+    n = 500
+    table = pa.table({
+        "floats": pa.array(rng.choice([-1.0, 0.0, 1.0, np.nan, 2.0, 0.5], size=n)),
+        "ints": pa.array(rng.choice([-1, 0, 1, 7], size=n), mask=rng.random(n) < 0.1),
+        "int8": pa.array(rng.integers(-1, 2, size=n).astype(np.int8)),
+    })  # fmt: skip
+    names = table.column_names
+    fast_bad, slow_bad = BadLabels(), BadLabels()
+    fast = numeric_class_ids(table, names, [-1, 0, 1], -100, 10, fast_bad)
+    slow = np.empty((n, 3), dtype=np.int64)
+    value_set = pa.array([-1.0, 0.0, 1.0])
+    write_labels(table, {name: j for j, name in enumerate(names)}, slow, value_set, -100, "f", 10, slow_bad)
+    np.testing.assert_array_equal(fast, slow)
+    assert fast_bad.found == slow_bad.found and set(fast_bad.found) == {"floats", "ints"}
