@@ -16,6 +16,7 @@ in every checkpoint, so a run resumed mid-epoch continues with the next batch.
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Iterator
 
 import torch
@@ -90,9 +91,7 @@ class StreamBatches:
             sampler.num_samples, sampler.batch_size, sampler.world_size, sampler.rank
         )
         source = RowSource(self.split.row_groups, sampler.row_group_order(), self.encoder)
-        starts = [first_row]
-        for size in sizes:
-            starts.append(starts[-1] + size)
+        starts = list(itertools.accumulate(sizes, initial=first_row))  # each batch's first row
         step = self.batches_per_window
         for first in range(skip - skip % step, len(sizes), step):
             last = min(first + step, len(sizes))
