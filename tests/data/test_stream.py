@@ -4,6 +4,7 @@ across processes, exact resume, statistics, predict ids in input order."""
 from __future__ import annotations
 
 import itertools
+import json
 
 import numpy as np
 import pyarrow as pa
@@ -14,7 +15,9 @@ from multiout.data.batching import ShardedBatchSampler
 from multiout.data.stream import StreamDataModule
 from multiout.data.stream_rows import numeric_class_ids, rank_batches
 from multiout.data.table import BadLabels, write_labels
+from multiout.runtime.run import run_train
 from tests.data.stream_files import class_ids, write_dataset
+from tests.helpers import compose_train
 
 FEATURES = ["row", "f1", "f2"]
 
@@ -172,3 +175,12 @@ def test_numeric_labels_convert_as_the_tabular_reader_converts_them():
     write_labels(table, {name: j for j, name in enumerate(names)}, slow, value_set, -100, "f", 10, slow_bad)
     np.testing.assert_array_equal(fast, slow)
     assert fast_bad.found == slow_bad.found and set(fast_bad.found) == {"floats", "ints"}
+
+
+def test_the_config_builds_the_module_and_a_run_trains_and_tests_on_it(tmp_path):
+    write_dataset(tmp_path / "data")
+    files = [f"data.{split}_path={tmp_path / 'data'}" for split in ("train", "val", "test")]
+    overrides = ["data=stream", *files, "data.exclude_columns=[key]", "debug=fdr", "logger=none"]
+    run_train(compose_train(*overrides, "callbacks=none", output_dir=tmp_path / "run"))
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert len(metrics["test/acc_per_channel"]) == 3  # y_a, y_b, y_c
