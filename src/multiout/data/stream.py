@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import torch
 from lightning.pytorch.accelerators import CUDAAccelerator
@@ -92,16 +93,25 @@ class StreamBatches:
         )
         source = RowSource(self.split.row_groups, sampler.row_group_order(), self.encoder)
         starts = list(itertools.accumulate(sizes, initial=first_row))  # each batch's first row
-        step = self.batches_per_window
-        for first in range(skip - skip % step, len(sizes), step):
-            last = min(first + step, len(sizes))
+
+        def window(first: int) -> list[tuple]:
+            last = min(first + self.batches_per_window, len(sizes))
             rows = source.read(starts[first], starts[last])
-            batches = rows.batches(sizes[first:last], sampler.window_order(starts[first], len(rows)))
-            for batch in batches[max(0, skip - first) :]:
-                sampler.batches_done += 1
-                if self.pin_memory:  # pinned host memory lets the copy to the GPU overlap compute
-                    batch = tuple(t.pin_memory() if isinstance(t, Tensor) else t for t in batch)
-                yield batch
+            return rows.batches(sizes[first:last], sampler.window_order(starts[first], len(rows)))
+
+        # The next window is read in a thread while this one trains (Arrow and NumPy release the
+        # GIL): one window at a time, in order, so what is read does not depend on timing.
+        firsts = range(skip - skip % self.batches_per_window, len(sizes), self.batches_per_window)
+        with ThreadPoolExecutor(max_workers=1) as reader:
+            ahead = reader.submit(window, firsts[0]) if firsts else None
+            for i, first in enumerate(firsts):
+                batches = ahead.result()  # type: ignore[union-attr]
+                ahead = reader.submit(window, firsts[i + 1]) if i + 1 < len(firsts) else None
+                for batch in batches[max(0, skip - first) :]:
+                    sampler.batches_done += 1
+                    if self.pin_memory:  # pinned host memory lets the copy to the GPU overlap compute
+                        batch = tuple(t.pin_memory() if isinstance(t, Tensor) else t for t in batch)
+                    yield batch
 
 
 class StreamDataModule(TensorDataModule):
