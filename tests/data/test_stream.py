@@ -184,3 +184,10 @@ def test_the_config_builds_the_module_and_a_run_trains_and_tests_on_it(tmp_path)
     run_train(compose_train(*overrides, "callbacks=none", output_dir=tmp_path / "run"))
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert len(metrics["test/acc_per_channel"]) == 3  # y_a, y_b, y_c
+
+
+def test_statistics_without_the_cache_leave_the_data_directory_as_it_was(tmp_path):
+    frame = write_dataset(tmp_path / "train")
+    mean, _ = streamed(tmp_path, cache_statistics=False).feature_statistics()
+    np.testing.assert_allclose(mean.numpy(), frame[FEATURES].mean().to_numpy(), rtol=1e-6)
+    assert sorted(p.name for p in (tmp_path / "train").iterdir()) == [f"part-{i}.parquet" for i in range(5)]

@@ -92,9 +92,11 @@ def cached_statistics(split: ParquetSplit, encoder: RowEncoder, num_classes: int
         except (OSError, ValueError, KeyError):
             pass  # a damaged cache is computed again
     stats = compute_statistics(split, encoder, num_classes)
-    if path is not None and os.access(path.parent, os.W_OK):
-        record = {"key": key, "rows": stats.rows, "mean": stats.mean.tolist(), "std": stats.std.tolist()}
+    record = {"key": key, "rows": stats.rows, "mean": stats.mean.tolist(), "std": stats.std.tolist()}
+    try:
+        if path is None or not os.access(path.parent, os.W_OK):
+            raise OSError("the files' directory is not writable or not local")
         write_json_atomic(path, {**record, "counts": stats.counts.tolist()})
-    else:
-        log.info(f"{split.key}: statistics not cached (the files' directory is not writable or not local)")
+    except OSError as err:
+        log.info(f"{split.key}: statistics not cached ({err}); the next run makes the pass again")
     return stats
