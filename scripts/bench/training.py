@@ -127,9 +127,16 @@ def template_samples_per_s(
     else:
         trainer = build_trainer(cfg, extra_callbacks=[clock], **untimed)
     trainer.fit(model, datamodule=datamodule)
-    setup = {"samples": len(datamodule.splits["train"][0]), "steps": trainer.global_step,
+    setup = {"samples": train_rows(datamodule), "steps": trainer.global_step,
              "last_lr": trainer.optimizers[0].param_groups[0]["lr"]}  # fmt: skip
     return {**_rates(setup["samples"], clock.marks), **setup}
+
+
+def train_rows(datamodule: L.LightningDataModule) -> int:
+    """Rows of the training split: held in memory, or in the files a streaming module reads."""
+    if "train" in getattr(datamodule, "splits", {}):
+        return len(datamodule.splits["train"][0])
+    return datamodule.files["train"].num_rows
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from multiout.callbacks.prediction_writer import PredictionCSVWriter
+from multiout.callbacks.prediction_writer import PredictionCSVWriter, join_parts
 from tests.strategies import label_values
 
 
@@ -63,3 +63,12 @@ def test_one_hot_predictions_are_written_as_their_label_values(prediction, save_
         assert probability == [
             [float(ids[i, c] == k) for c in range(channels) for k in range(len(values))] for i in range(n)
         ]
+
+
+def test_parts_written_by_processes_join_in_rank_order_under_one_header(tmp_path):
+    parts = [tmp_path / f"p.csv.part{rank}" for rank in range(3)]
+    parts[0].write_text('"key","y"\n"a",1\n"b",-1\n')
+    parts[2].write_text('"key","y"\n"c",0\n')  # part 1: a process that predicted nothing
+    join_parts(tmp_path / "p.csv", parts)
+    assert (tmp_path / "p.csv").read_text() == '"key","y"\n"a",1\n"b",-1\n"c",0\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.csv"]

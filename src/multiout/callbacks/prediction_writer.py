@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import lightning as L
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import torch
 from lightning.pytorch.callbacks import Callback
 from torch import Tensor
 
@@ -29,6 +31,11 @@ class PredictionCSVWriter(Callback):
     memory; the file is written beside `path` and renamed into place only when complete.
     (A plain callback rather than `BasePredictionWriter`, which asks the loader for sample
     indices that our whole-batch sampler does not need to track: rows come in file order.)
+
+    Ids come from `ids` (the whole file's, in order) or, from a data module that streams
+    them, as each batch's second element. Under DDP each process writes its own part, and the
+    first joins them in rank order, which is input order for a data module whose processes
+    predict consecutive ranges of rows (`predicts_in_rank_order`).
     """
 
     def __init__(
@@ -60,18 +67,29 @@ class PredictionCSVWriter(Callback):
         batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
-        table = self._table(prediction.float().cpu())
+        ids = batch[1] if isinstance(batch, tuple | list) and len(batch) > 1 else None
+        table = self._table(prediction.float().cpu(), ids if isinstance(ids, pa.Array) else None)
         if self._writer is None:
-            tmp = self._file.enter_context(atomic_path(self.path))
+            tmp = self._file.enter_context(
+                atomic_path(self._part(trainer, getattr(trainer, "global_rank", 0)))
+            )
             options = pacsv.WriteOptions(quoting_style="needed")
             self._writer = pacsv.CSVWriter(tmp, table.schema, write_options=options)
         self._writer.write_table(table)
         self._rows += table.num_rows
 
-    def _table(self, probs: Tensor) -> pa.Table:
+    def _part(self, trainer: L.Trainer | None, rank: int) -> Path:
+        """Where this process writes: the file itself, or under DDP the process's part of it."""
+        if trainer is None or trainer.world_size == 1:
+            return self.path
+        return self.path.with_name(f"{self.path.name}.part{rank}")
+
+    def _table(self, probs: Tensor, batch_ids: pa.Array | None = None) -> pa.Table:
         """`probs` `[B, K, C]` -> one record batch of output columns."""
         columns: dict[str, pa.Array] = {}
-        if self.ids is not None:
+        if batch_ids is not None:
+            columns[self.id_column or "id"] = batch_ids
+        elif self.ids is not None:
             columns[self.id_column or "id"] = self.ids.slice(self._rows, len(probs))
         labels = self.label_values[probs.max(dim=1).indices.numpy()]  # [B, C] in the user's values
         for c, name in enumerate(self.channel_names):
@@ -88,6 +106,13 @@ class PredictionCSVWriter(Callback):
             self._writer.close()
             self._writer = None
             self._file.close()  # renames the finished file into place
+        if trainer is not None and trainer.world_size > 1:
+            # Every part is complete once all processes reach this sum.
+            rows = torch.tensor(self._rows, device=pl_module.device)
+            self._rows = int(trainer.strategy.reduce(rows, reduce_op="sum"))
+            if trainer.is_global_zero:
+                parts = [self._part(trainer, rank) for rank in range(trainer.world_size)]
+                join_parts(self.path, parts)
 
     def on_exception(
         self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
@@ -100,3 +125,20 @@ class PredictionCSVWriter(Callback):
     @property
     def rows_written(self) -> int:
         return self._rows
+
+
+def join_parts(path: Path, parts: list[Path]) -> None:
+    """The CSV parts, in order, as one file at `path` (one header); the parts are deleted."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as out:
+        header_written = False
+        for part in parts:
+            if not part.is_file():  # a process that predicted no rows
+                continue
+            with open(part, "rb") as f:
+                header = f.readline()
+                if not header_written:
+                    out.write(header)
+                    header_written = True
+                shutil.copyfileobj(f, out)
+    for part in parts:
+        part.unlink(missing_ok=True)

@@ -161,6 +161,10 @@ class ShardedBatchSampler(Sampler[Tensor]):
         else:
             order = torch.arange(self.num_samples)
         chunks = torch.tensor_split(order, len(self) * self.world_size)[self.rank :: self.world_size]
+        return chunks[self.start_epoch() :]
+
+    def start_epoch(self) -> int:
+        """Starts the epoch's bookkeeping; returns how many of its batches a resumed run skips."""
         resume, self._resume = self._resume, None
         self.batches_done = 0
         if resume is not None and resume["epoch"] == self.epoch and resume["batches_done"] > 0:
@@ -169,7 +173,7 @@ class ShardedBatchSampler(Sampler[Tensor]):
             else:
                 self._check_layout(resume)
                 self.batches_done = resume["batches_done"]
-        return chunks[self.batches_done :]
+        return self.batches_done
 
     def __iter__(self) -> Iterator[Tensor]:
         for chunk in self.remaining_batches():

@@ -73,7 +73,21 @@ def resolve_columns(
     `target_columns` is a list of names or one glob pattern (`"y_*"`), matched in file order.
     Features default to every column that is not a target, the id, or excluded.
     """
-    available = file_columns(path)
+    return resolve_column_names(
+        file_columns(path), path, target_columns, feature_columns, exclude_columns, id_column, need_targets
+    )
+
+
+def resolve_column_names(
+    available: list[str],
+    path: str | Path,
+    target_columns: str | list[str],
+    feature_columns: list[str] | None,
+    exclude_columns: list[str],
+    id_column: str | None,
+    need_targets: bool = True,
+) -> Columns:
+    """`resolve_columns` for a file whose column names are already known (`path` names it in messages)."""
     if isinstance(target_columns, str):
         targets = [name for name in available if fnmatch.fnmatchcase(name, target_columns)]
         if not targets and need_targets:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,7 +43,7 @@ class Table:
 
 
 @dataclass
-class _BadLabels:
+class BadLabels:
     """Label values outside `label_values`, per column: first row, first value, count."""
 
     found: dict[str, tuple[int, object, int]] = field(default_factory=dict)
@@ -54,6 +54,19 @@ class _BadLabels:
             self.found[column] = (row, first_value, seen + count)
         else:
             self.found[column] = (first_row, value, count)
+
+    def check(self, path: object, label_values: list) -> None:
+        """One `InputError` for everything found: the first column in full, the others by name."""
+        if not self.found:
+            return
+        name, (row, value, count) = next(iter(self.found.items()))
+        how_many = "1 row" if count == 1 else f"{count} rows"
+        raise InputError(
+            f"{path}: target column {name!r} has label {value!r}, which is not in data.label_values "
+            f"{list(label_values)} (first at row {row}, {how_many}); add it to data.label_values "
+            f"or clear those cells to mark them missing"
+            + (f"; other columns with unknown labels: {list(self.found)[1:]}" if len(self.found) > 1 else "")
+        )
 
 
 def numeric_labels(label_values: list) -> bool:
@@ -99,7 +112,13 @@ def _csv_error(path: Path, columns: list[str], label_types: dict, err: Exception
 
 
 def _check_parquet_types(path: Path, columns: Columns, categorical: dict) -> None:
-    schema = pq.read_schema(path)
+    check_feature_types(pq.read_schema(path), columns, path, categorical)
+
+
+def check_feature_types(
+    schema: pa.Schema, columns: Columns, path: object, categorical: Collection[str] = ()
+) -> None:
+    """Every feature column of a Parquet schema that is not categorical holds numbers (or booleans)."""
     for name in columns.features:
         kind = schema.field(name).type
         if name in categorical:
@@ -139,13 +158,13 @@ class _Rows:
         return self.array[: self.used]
 
 
-def _features(
-    batch: pa.RecordBatch,
+def write_features(
+    batch: pa.RecordBatch | pa.Table,
     index: dict[str, int],
     block: np.ndarray,
     categories: dict[str, FileCategories],
     allow_missing: bool,
-    where: tuple[Path, int],
+    where: tuple[object, int],
 ) -> None:
     """Writes the batch's feature columns into their columns of `block` (the batch's rows):
     numbers, NaN where missing, or the file's category codes."""
@@ -163,7 +182,7 @@ def _features(
             _missing_error(name, np.flatnonzero(bad), where, infinite=bool(np.isinf(values).any()))
 
 
-def _missing_error(name: str, rows: np.ndarray, where: tuple[Path, int], infinite: bool = False) -> None:
+def _missing_error(name: str, rows: np.ndarray, where: tuple[object, int], infinite: bool = False) -> None:
     path, row0 = where
     fix = "fill or drop those rows, or exclude the column"
     if not infinite:
@@ -174,15 +193,15 @@ def _missing_error(name: str, rows: np.ndarray, where: tuple[Path, int], infinit
     )
 
 
-def _labels(
-    batch: pa.RecordBatch,
+def write_labels(
+    batch: pa.RecordBatch | pa.Table,
     index: dict[str, int],
     block: np.ndarray,
     value_set: pa.Array,
     ignore_index: int,
-    path: Path,
+    path: object,
     row0: int,
-    bad: _BadLabels,
+    bad: BadLabels,
 ) -> None:
     """Writes the batch's target columns as class ids into their columns of `block`."""
     for name in (name for name in batch.schema.names if name in index):
@@ -243,7 +262,7 @@ def read_table(
     features = _Rows(len(columns.features), np.float32, total)
     labels = _Rows(len(targets), np.int64, total)
     id_chunks = []
-    bad = _BadLabels()
+    bad = BadLabels()
     for names in passes:
         rows = 0
         for batch in _batches(path, names, read_types):
@@ -251,23 +270,15 @@ def read_table(
             if rows == 0 and total is None:  # CSV: rows in one block of text, times the blocks
                 expected = math.ceil(n * file_bytes / min(file_bytes, CSV_BLOCK_BYTES) * 1.02)
             block = features.take(rows, n, expected)
-            _features(batch, feature_index, block, categories, allow_missing, (path, rows))
+            write_features(batch, feature_index, block, categories, allow_missing, (path, rows))
             block = labels.take(rows, n, expected)
-            _labels(batch, target_index, block, value_set, ignore_index, path, rows, bad)
+            write_labels(batch, target_index, block, value_set, ignore_index, path, rows, bad)
             if columns.id in batch.schema.names:
                 id_chunks.append(batch.column(columns.id).cast(pa.string()))
             rows += batch.num_rows
     if rows == 0:
         raise InputError(f"{path}: the file has no rows")
-    if bad.found:
-        name, (row, value, count) = next(iter(bad.found.items()))
-        how_many = "1 row" if count == 1 else f"{count} rows"
-        raise InputError(
-            f"{path}: target column {name!r} has label {value!r}, which is not in data.label_values "
-            f"{list(label_values)} (first at row {row}, {how_many}); add it to data.label_values "
-            f"or clear those cells to mark them missing"
-            + (f"; other columns with unknown labels: {list(bad.found)[1:]}" if len(bad.found) > 1 else "")
-        )
+    bad.check(path, label_values)
     return Table(
         features=features.result(),
         targets=labels.result() if targets else None,

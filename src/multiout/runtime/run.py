@@ -122,7 +122,7 @@ def run_evaluate(cfg: DictConfig) -> None:
 
 def run_predict(cfg: DictConfig) -> None:
     """`python predict.py ckpt_path=... data.predict_path=...`: write `predictions.csv`."""
-    with exit_on_input_error():
+    with exit_on_input_error(), distributed_job(cfg) as job:
         ckpt_path = checkpoint_file(cfg.ckpt_path)
         model = load_model(cfg.model._target_, ckpt_path, cfg.trusted_modules)
         datamodule = data_for_checkpoint(cfg.data, model, ckpt_path, "predict")
@@ -136,9 +136,10 @@ def run_predict(cfg: DictConfig) -> None:
             id_column=cfg.data.get("id_column"),
             save_probabilities=cfg.save_probabilities,
         )
-        trainer = build(cfg.trainer, callbacks=[writer], logger=False)
+        trainer = job.track(build(cfg.trainer, callbacks=[writer], logger=False))
         predict(trainer, model, datamodule)
-        log.info(f"{writer.rows_written} rows of predictions written to {cfg.predictions_file}")
+        if trainer.is_global_zero:
+            log.info(f"{writer.rows_written} rows of predictions written to {cfg.predictions_file}")
 
 
 def _tags(cfg: DictConfig) -> list[str]:

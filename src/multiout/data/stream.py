@@ -1,0 +1,222 @@
+"""Parquet datasets larger than memory: each process streams its share of the row groups.
+
+Each split is a file, a directory or a glob of Parquet files, read where it lies with
+pyarrow's dataset API: only footers when the module is built (columns and row counts are
+checked at once), the rows themselves a window at a time while an epoch runs. Memory stays
+near one shuffle window and one row group, whatever the size of the data.
+
+Training shuffles in two steps, both drawn from (shuffle seed, epoch): the order of the row
+groups, then the rows within each window of `shuffle_window` rows. Batches are cut as the
+in-memory loader cuts them (`ShardedBatchSampler`): every process gets the same number of
+batches, each row is used exactly once per epoch, and validation and test neither pad nor
+drop rows, so metrics under DDP equal those of one process. The position within an epoch is
+in every checkpoint, so a run resumed mid-epoch continues with the next batch.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import torch
+from lightning.pytorch.accelerators import CUDAAccelerator
+from torch import Tensor
+
+from multiout.data.batching import ShardedBatchSampler, derived_seed, epoch_generator
+from multiout.data.columns import Columns, resolve_column_names
+from multiout.data.parquet_files import ParquetSplit, check_schema, open_split
+from multiout.data.splits import SPLITS
+from multiout.data.stream_rows import RowEncoder, RowSource, rank_batches
+from multiout.data.stream_statistics import SplitStatistics, cached_statistics, compute_statistics
+from multiout.data.table import check_feature_types
+from multiout.data.tabular import check_label_values
+from multiout.data.tensor_datamodule import TensorDataModule
+from multiout.errors import InputError
+
+
+class StreamSampler(ShardedBatchSampler):
+    """`ShardedBatchSampler`'s epoch, cut and resume state, over a split's row groups: it
+    yields no indices itself; `StreamBatches` reads the rows its plan names."""
+
+    def __init__(
+        self, split: ParquetSplit, batch_size: int, shuffle: bool, seed: int, rank: int, world_size: int
+    ) -> None:
+        super().__init__(split.num_rows, batch_size, shuffle, seed, rank, world_size)
+        self.num_row_groups = len(split.row_groups)
+
+    def row_group_order(self) -> list[int]:
+        """The epoch's order of the row groups: shuffled per epoch for training, else file order."""
+        if not self.shuffle:
+            return list(range(self.num_row_groups))
+        return torch.randperm(self.num_row_groups, generator=epoch_generator(self.seed, self.epoch)).tolist()
+
+    def window_order(self, first_row: int, num_rows: int) -> Tensor | None:
+        """How the rows of the window starting at `first_row` are reordered (None: kept)."""
+        if not self.shuffle:
+            return None
+        generator = torch.Generator().manual_seed(derived_seed(self.seed, self.epoch, first_row))
+        return torch.randperm(num_rows, generator=generator)
+
+    def remaining_batches(self) -> tuple[Tensor, ...]:
+        raise TypeError("a StreamSampler plans rows, not indices; iterate over its StreamBatches")
+
+
+class StreamBatches:
+    """This process's batches of a split for one epoch, read a window of batches at a time."""
+
+    batch_sampler = None  # read by Lightning's checks, as on a DataLoader that has a sampler
+
+    def __init__(
+        self,
+        split: ParquetSplit,
+        encoder: RowEncoder,
+        sampler: StreamSampler,
+        window_rows: int,
+        pin_memory: bool,
+    ) -> None:
+        self.split = split
+        self.encoder = encoder
+        self.sampler = sampler
+        self.batches_per_window = max(1, window_rows // sampler.batch_size)
+        self.pin_memory = pin_memory
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+    def __iter__(self) -> Iterator[tuple]:
+        sampler = self.sampler
+        skip = sampler.start_epoch()
+        first_row, sizes = rank_batches(
+            sampler.num_samples, sampler.batch_size, sampler.world_size, sampler.rank
+        )
+        source = RowSource(self.split.row_groups, sampler.row_group_order(), self.encoder)
+        starts = list(itertools.accumulate(sizes, initial=first_row))  # each batch's first row
+
+        def window(first: int) -> list[tuple]:
+            last = min(first + self.batches_per_window, len(sizes))
+            rows = source.read(starts[first], starts[last])
+            return rows.batches(sizes[first:last], sampler.window_order(starts[first], len(rows)))
+
+        # The next window is read in a thread while this one trains (Arrow and NumPy release the
+        # GIL): one window at a time, in order, so what is read does not depend on timing.
+        firsts = range(skip - skip % self.batches_per_window, len(sizes), self.batches_per_window)
+        with ThreadPoolExecutor(max_workers=1) as reader:
+            ahead = reader.submit(window, firsts[0]) if firsts else None
+            for i, first in enumerate(firsts):
+                batches = ahead.result()  # type: ignore[union-attr]
+                ahead = reader.submit(window, firsts[i + 1]) if i + 1 < len(firsts) else None
+                for batch in batches[max(0, skip - first) :]:
+                    sampler.batches_done += 1
+                    if self.pin_memory:  # pinned host memory lets the copy to the GPU overlap compute
+                        batch = tuple(t.pin_memory() if isinstance(t, Tensor) else t for t in batch)
+                    yield batch
+
+
+class StreamDataModule(TensorDataModule):
+    """Splits from Parquet files that are never loaded whole (see the module docstring).
+
+    `__init__` reads only footers: columns, types and row counts of every file are checked
+    at once. Statistics of the training split come from one cached pass over its files.
+    """
+
+    # Process r predicts a contiguous range of rows that precedes process r+1's: the parts of
+    # predictions.csv that the processes write, joined in rank order, are in input order.
+    predicts_in_rank_order = True
+
+    def __init__(
+        self,
+        train_path: str | None = None,
+        val_path: str | None = None,
+        test_path: str | None = None,
+        predict_path: str | None = None,
+        target_columns: str | list[str] = "y_*",
+        feature_columns: list[str] | None = None,
+        exclude_columns: tuple[str, ...] | list[str] = (),
+        id_column: str | None = None,
+        label_values: tuple | list = (-1, 0, 1),
+        batch_size: int = 256,
+        shuffle_seed: int = 0,
+        shuffle_window: int = 65_536,
+        cache_statistics: bool = True,
+        ignore_index: int = -100,
+    ) -> None:
+        super().__init__(batch_size, 0, shuffle_seed)
+        self.label_values = check_label_values(label_values, ignore_index)
+        if shuffle_window < 1:
+            raise InputError(f"data.shuffle_window must be a positive number of rows, got {shuffle_window}")
+        paths = {
+            s: p for s, p in zip(SPLITS, (train_path, val_path, test_path), strict=True) if p is not None
+        }
+        self.files = {split: open_split(path, f"data.{split}_path") for split, path in paths.items()}
+        if predict_path is not None:
+            self.files["predict"] = open_split(predict_path, "data.predict_path")
+        if not self.files:
+            raise InputError("data: no files given; set data.train_path, data.val_path and data.test_path")
+        reference = next(iter(self.files.values()))
+        labelled = any(split != "predict" for split in self.files)
+        self.columns = resolve_column_names(
+            reference.schema.names, reference.files[0].path, target_columns, feature_columns,
+            list(exclude_columns or []), id_column, labelled,
+        )  # fmt: skip
+        check_feature_types(reference.schema, self.columns, reference.files[0].path)
+        predict_columns = Columns(self.columns.features, [], self.columns.id)
+        for split, files in self.files.items():
+            check_schema(files, predict_columns if split == "predict" else self.columns, reference)
+        self.shuffle_window = shuffle_window
+        self.cache_statistics = cache_statistics
+        self.ignore_index = ignore_index
+        self.num_features = len(self.columns.features)
+        self.num_channels = len(self.columns.targets)
+        self.num_classes = len(self.label_values)
+        self.feature_names = self.columns.features
+        self.channel_names = self.columns.targets
+        self.predict_ids = None  # ids travel with each predicted batch
+
+    def setup(self, stage: str | None = None) -> None:
+        """Nothing to load: rows are read as batches are asked for."""
+        if stage == "fit" and "train" not in self.files:
+            raise InputError("data: no train split; set data.train_path")
+
+    @functools.cached_property
+    def _train_statistics(self) -> SplitStatistics:
+        self.setup("fit")
+        compute = cached_statistics if self.cache_statistics else compute_statistics
+        return compute(self.files["train"], self._encoder("train"), self.num_classes)
+
+    def feature_statistics(self) -> tuple[Tensor, Tensor]:
+        """The training split's per-feature mean and standard deviation (one pass, cached)."""
+        return self._train_statistics.standardization()
+
+    def train_label_counts(self) -> Tensor:
+        """`[C, K]` count of each class per channel in the training labels (for class weights)."""
+        return torch.from_numpy(self._train_statistics.counts)
+
+    def predict_dataloader(self) -> StreamBatches:
+        return self._loader("predict", shuffle=False)
+
+    def _encoder(self, split: str) -> RowEncoder:
+        columns = self.columns
+        if split == "predict":
+            columns = Columns(columns.features, [], columns.id)
+        return RowEncoder(columns, self.label_values, self.ignore_index)
+
+    def _loader(self, split: str, shuffle: bool) -> StreamBatches:  # type: ignore[override]
+        trainer = self.trainer
+        if trainer is None:
+            return self.batches(split, shuffle)
+        # Lightning's overfitting mode wants the same first batches every epoch.
+        shuffle = shuffle and not trainer.overfit_batches  # type: ignore[attr-defined]
+        on_cuda = isinstance(trainer.accelerator, CUDAAccelerator)
+        return self.batches(split, shuffle, trainer.global_rank, trainer.world_size, pin_memory=on_cuda)
+
+    def batches(
+        self, split: str, shuffle: bool, rank: int = 0, world_size: int = 1, pin_memory: bool = False
+    ) -> StreamBatches:
+        """Process `rank`'s batches of `split` (of `world_size` processes)."""
+        if split not in self.files:
+            raise InputError(f"data: no {split} split; set data.{split}_path")
+        files = self.files[split]
+        sampler = StreamSampler(files, self.batch_size, shuffle, self.shuffle_seed, rank, world_size)
+        return StreamBatches(files, self._encoder(split), sampler, self.shuffle_window, pin_memory)

@@ -1,0 +1,193 @@
+"""The streaming data module against pandas reading the same files: every row once per epoch
+across processes, exact resume, statistics, predict ids in input order."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import pyarrow as pa
+import pytest
+import torch
+
+from multiout.data.batching import ShardedBatchSampler
+from multiout.data.stream import StreamDataModule
+from multiout.data.stream_rows import numeric_class_ids, rank_batches
+from multiout.data.table import BadLabels, write_labels
+from multiout.runtime.run import run_train
+from tests.data.stream_files import class_ids, write_dataset
+from tests.helpers import compose_train
+
+FEATURES = ["row", "f1", "f2"]
+
+
+def streamed(tmp_path, **options) -> StreamDataModule:
+    options = {"exclude_columns": ["key"], "batch_size": 8, "shuffle_window": 20, **options}
+    return StreamDataModule(train_path=str(tmp_path / "train"), **options)
+
+
+def epoch(
+    datamodule: StreamDataModule, shuffle: bool, world_size: int, number: int = 0, split: str = "train"
+):
+    """Each process's batches of one epoch: the loader built for each rank in turn."""
+    per_rank = []
+    for rank in range(world_size):
+        loader = datamodule.batches(split, shuffle, rank, world_size)
+        loader.sampler.set_epoch(number)
+        per_rank.append(list(loader))
+    return per_rank
+
+
+def test_rank_batches_cut_rows_as_the_in_memory_sampler_cuts_its_indices():
+    for num_rows, batch_size, world_size in [(110, 8, 1), (110, 8, 3), (7, 8, 2), (64, 8, 2), (5, 1, 5)]:
+        cut = [rank_batches(num_rows, batch_size, world_size, rank) for rank in range(world_size)]
+        memory = ShardedBatchSampler(num_rows, batch_size, shuffle=False, world_size=world_size)
+        sizes = [len(chunk) for rank in range(world_size) for chunk in _chunks(memory, rank)]
+        assert sorted(s for _, per_rank in cut for s in per_rank) == sorted(sizes)
+        assert {len(per_rank) for _, per_rank in cut} == {len(memory)}
+        # Consecutive ranges, together every row once.
+        bounds = [(first, first + sum(per_rank)) for first, per_rank in cut]
+        assert bounds[0][0] == 0 and bounds[-1][1] == num_rows
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
+
+
+def _chunks(sampler: ShardedBatchSampler, rank: int) -> list:
+    sampler.rank = rank
+    return list(sampler)
+
+
+@pytest.mark.parametrize("world_size", [1, 2, 3])
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_every_row_is_read_once_per_epoch_across_processes(tmp_path, shuffle, world_size):
+    frame = write_dataset(tmp_path / "train")
+    per_rank = epoch(streamed(tmp_path), shuffle, world_size, number=1)
+    assert len({len(batches) for batches in per_rank}) == 1  # DDP: the same number of steps everywhere
+    batches = [batch for rank in per_rank for batch in rank]
+    assert max(len(x) for x, _ in batches) <= 8
+    x = torch.cat([x for x, _ in batches]).numpy()
+    y = torch.cat([y for _, y in batches]).numpy()
+    rows = x[:, 0].astype(int)
+    assert sorted(rows) == list(range(len(frame)))
+    np.testing.assert_array_equal(x, frame[FEATURES].to_numpy(np.float32)[rows])
+    np.testing.assert_array_equal(y, class_ids(frame)[rows])
+    if not shuffle:  # file order, process after process
+        assert rows.tolist() == list(range(len(frame)))
+
+
+def test_training_order_is_shuffled_per_epoch_and_the_same_in_every_run(tmp_path):
+    write_dataset(tmp_path / "train")
+
+    def order(number: int, seed: int = 0) -> list[int]:
+        (batches,) = epoch(streamed(tmp_path, shuffle_seed=seed), True, 1, number)
+        return torch.cat([x[:, 0] for x, _ in batches]).long().tolist()
+
+    assert order(1) == order(1)
+    assert order(1) != order(2) and order(1) != order(1, seed=5)
+    assert order(1) != sorted(order(1))
+
+
+@pytest.mark.parametrize("world_size", [1, 2])
+def test_a_run_resumed_mid_epoch_continues_with_the_next_batch(tmp_path, world_size):
+    write_dataset(tmp_path / "train")
+    for rank in range(world_size):
+        full = epoch(streamed(tmp_path), True, world_size, number=2)[rank]
+        stopped = streamed(tmp_path).batches("train", True, rank, world_size)
+        stopped.sampler.set_epoch(2)
+        batches = iter(stopped)
+        seen = [next(batches) for _ in range(3)]  # 2 batches a window: stopped inside the second
+        state = stopped.sampler.state_dict()
+        loader = streamed(tmp_path).batches("train", True, rank, world_size)
+        loader.sampler.load_state_dict(state)
+        loader.sampler.set_epoch(2)
+        rest = list(loader)
+        assert len(seen) + len(rest) == len(full)
+        for (xa, ya), (xb, yb) in zip(seen + rest, full, strict=True):
+            assert torch.equal(xa, xb) and torch.equal(ya, yb)
+
+
+def test_the_data_module_state_carries_the_position_into_the_next_loader(tmp_path):
+    write_dataset(tmp_path / "train")
+    first = streamed(tmp_path)
+    loader = first.train_dataloader()
+    loader.sampler.set_epoch(1)
+    batches = iter(loader)
+    seen = [next(batches) for _ in range(5)]
+    resumed = streamed(tmp_path)
+    resumed.load_state_dict(first.state_dict())  # as Lightning restores it from a checkpoint
+    rest_loader = resumed.train_dataloader()
+    rest_loader.sampler.set_epoch(1)
+    rest = list(rest_loader)
+    (full,) = epoch(streamed(tmp_path), True, 1, number=1)
+    assert [x[:, 0].tolist() for x, _ in seen + rest] == [x[:, 0].tolist() for x, _ in full]
+
+
+def test_statistics_equal_pandas_and_come_from_the_cache_on_the_next_run(tmp_path, monkeypatch):
+    frame = write_dataset(tmp_path / "train")
+    mean, std = streamed(tmp_path).feature_statistics()
+    np.testing.assert_allclose(mean.numpy(), frame[FEATURES].mean().to_numpy(), rtol=1e-6)
+    np.testing.assert_allclose(std.numpy(), frame[FEATURES].std(ddof=0).to_numpy(), rtol=1e-6)
+    counts = streamed(tmp_path).train_label_counts()
+    ids = class_ids(frame)
+    expected = [[int((ids[:, c] == k).sum()) for k in range(3)] for c in range(3)]
+    assert counts.tolist() == expected
+    assert len(list((tmp_path / "train").glob(".multiout-statistics-*.json"))) == 1
+
+    def no_pass(*args, **kwargs):
+        raise AssertionError("read the files again")
+
+    monkeypatch.setattr("multiout.data.stream_statistics.compute_statistics", no_pass)
+    cached_mean, _ = streamed(tmp_path).feature_statistics()
+    assert torch.equal(cached_mean, mean)
+    # A changed file is a new key: the pass runs again.
+    write_dataset(tmp_path / "train", seed=1)
+    with pytest.raises(AssertionError, match="read the files again"):
+        streamed(tmp_path).feature_statistics()
+
+
+@pytest.mark.parametrize("world_size", [1, 2])
+def test_predicted_batches_carry_their_ids_in_input_order(tmp_path, world_size):
+    frame = write_dataset(tmp_path / "new")
+    datamodule = StreamDataModule(
+        predict_path=str(tmp_path / "new" / "part-*.parquet"), target_columns=["y_a", "y_b", "y_c"],
+        feature_columns=FEATURES, id_column="key", batch_size=8,
+    )  # fmt: skip
+    per_rank = epoch(datamodule, False, world_size, split="predict")
+    ids = [key for rank in per_rank for _, keys in rank for key in keys.to_pylist()]
+    rows = torch.cat([x[:, 0] for rank in per_rank for x, _ in rank]).long().tolist()
+    assert ids == frame["key"].tolist()
+    assert rows == list(range(len(frame)))
+
+
+def test_numeric_labels_convert_as_the_tabular_reader_converts_them():
+    rng = np.random.default_rng(3)
+    n = 500
+    table = pa.table({
+        "floats": pa.array(rng.choice([-1.0, 0.0, 1.0, np.nan, 2.0, 0.5], size=n)),
+        "ints": pa.array(rng.choice([-1, 0, 1, 7], size=n), mask=rng.random(n) < 0.1),
+        "int8": pa.array(rng.integers(-1, 2, size=n).astype(np.int8)),
+    })  # fmt: skip
+    names = table.column_names
+    fast_bad, slow_bad = BadLabels(), BadLabels()
+    fast = numeric_class_ids(table, names, [-1, 0, 1], -100, 10, fast_bad)
+    slow = np.empty((n, 3), dtype=np.int64)
+    value_set = pa.array([-1.0, 0.0, 1.0])
+    write_labels(table, {name: j for j, name in enumerate(names)}, slow, value_set, -100, "f", 10, slow_bad)
+    np.testing.assert_array_equal(fast, slow)
+    assert fast_bad.found == slow_bad.found and set(fast_bad.found) == {"floats", "ints"}
+
+
+def test_the_config_builds_the_module_and_a_run_trains_and_tests_on_it(tmp_path):
+    write_dataset(tmp_path / "data")
+    files = [f"data.{split}_path={tmp_path / 'data'}" for split in ("train", "val", "test")]
+    overrides = ["data=stream", *files, "data.exclude_columns=[key]", "debug=fdr", "logger=none"]
+    run_train(compose_train(*overrides, "callbacks=none", output_dir=tmp_path / "run"))
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert len(metrics["test/acc_per_channel"]) == 3  # y_a, y_b, y_c
+
+
+def test_statistics_without_the_cache_leave_the_data_directory_as_it_was(tmp_path):
+    frame = write_dataset(tmp_path / "train")
+    mean, _ = streamed(tmp_path, cache_statistics=False).feature_statistics()
+    np.testing.assert_allclose(mean.numpy(), frame[FEATURES].mean().to_numpy(), rtol=1e-6)
+    assert sorted(p.name for p in (tmp_path / "train").iterdir()) == [f"part-{i}.parquet" for i in range(5)]
