@@ -65,8 +65,12 @@ class TabularDataModule(TensorDataModule):
         seed: int = 0,
         shuffle_seed: int = 0,
         ignore_index: int = -100,
+        device_resident_max_gb: float = 0.0,
+        device_resident_on_cpu: bool = False,
     ) -> None:
-        super().__init__(batch_size, num_workers, shuffle_seed)
+        super().__init__(
+            batch_size, num_workers, shuffle_seed, device_resident_max_gb, device_resident_on_cpu
+        )
         self.label_values = check_label_values(label_values, ignore_index)
         self.files = _split_files(path, train_path, val_path, test_path)
         self.predict_path = predict_path
