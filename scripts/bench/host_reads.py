@@ -21,6 +21,7 @@ from __future__ import annotations
 import collections
 import sys
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -81,10 +82,13 @@ class HostReadCounter(L.Callback):
     A step's reads run from its `on_train_batch_start` to the next one's: its logging comes
     after its `on_train_batch_end`. The last step of an epoch also holds the epoch-end work.
     `where=True` also notes each read's caller in `sources` (slower: a stack walk per read).
+    `cuda_syncs=True` also has torch warn of every synchronizing CUDA call while counting
+    (`torch.cuda.set_sync_debug_mode`): a caller recording warnings counts those too.
     """
 
-    def __init__(self, where: bool = False) -> None:
+    def __init__(self, where: bool = False, cuda_syncs: bool = False) -> None:
         self.where = where
+        self.cuda_syncs = cuda_syncs
         self.reads = 0
         self.sources: collections.Counter[str] = collections.Counter()
         self.steps: list[dict[str, Any]] = []  # {"step", "logged", "last_in_epoch", "reads"}
@@ -97,9 +101,13 @@ class HostReadCounter(L.Callback):
         if self._mode is None:
             self._mode = _CountingMode(self)
             self._mode.__enter__()
+            if self.cuda_syncs:
+                torch.cuda.set_sync_debug_mode("warn")
 
     def _stop(self) -> None:
         if self._mode is not None:
+            if self.cuda_syncs:
+                torch.cuda.set_sync_debug_mode("default")
             self._mode.__exit__(None, None, None)
             self._mode = None
 
@@ -165,8 +173,11 @@ class HostReadCounter(L.Callback):
         }
 
 
-def count_training_reads(overrides: list[str], output_dir: Path, where: bool = True) -> dict[str, Any]:
-    """Host reads of `python train.py <overrides>`'s fit (no test), counted by `HostReadCounter`."""
+def count_training_reads(
+    overrides: list[str], output_dir: Path, where: bool = True, cuda_syncs: bool = False
+) -> dict[str, Any]:
+    """Host reads of `python train.py <overrides>`'s fit (no test), counted by `HostReadCounter`;
+    `cuda_syncs`: also the synchronizing CUDA calls torch warns of (`cuda_sync_warnings`)."""
     from bench.training import compose_train_config
 
     from multiout.runtime.build import build, build_model, build_trainer
@@ -176,10 +187,13 @@ def count_training_reads(overrides: list[str], output_dir: Path, where: bool = T
     L.seed_everything(cfg.seed, verbose=False)
     datamodule = build(cfg.data)
     model = build_model(cfg.model, datamodule)
-    counter = HostReadCounter(where=where)
+    counter = HostReadCounter(where=where, cuda_syncs=cuda_syncs)
     trainer = build_trainer(cfg, extra_callbacks=[counter])
-    trainer.fit(model, datamodule=datamodule)
-    return counter.summary()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trainer.fit(model, datamodule=datamodule)
+    syncs = sum("synchroniz" in str(w.message) for w in caught)
+    return {**counter.summary(), **({"cuda_sync_warnings": syncs} if cuda_syncs else {})}
 
 
 def main() -> None:

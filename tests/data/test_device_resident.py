@@ -62,7 +62,9 @@ def test_a_resumed_epoch_continues_on_the_device_where_it_stopped():
 
 def test_device_batches_take_neither_workers_nor_pinned_memory():
     with pytest.raises(ValueError, match="neither workers nor pinned"):
-        batch_loader(IndexedTensors(torch.randn(4, 2)), batch_size=2, shuffle=False, num_workers=1, device=CPU)
+        batch_loader(
+            IndexedTensors(torch.randn(4, 2)), batch_size=2, shuffle=False, num_workers=1, device=CPU
+        )
 
 
 class Recorder(L.Callback):
