@@ -141,7 +141,7 @@ class TensorDataModule(L.LightningDataModule):
         )
 
     def _resident_device(self, split: str) -> torch.device | None:
-        """The device whose copy of `split` batches are gathered from (moving it there on first
+        """The device that holds `split` for its batches to be gathered on (moved there on first
         use), or None: batches are gathered on the host."""
         trainer = self.trainer
         if trainer is None or not self.device_resident_max_gb or self.num_workers:

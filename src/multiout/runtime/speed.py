@@ -121,7 +121,7 @@ def share_scalar_conversions() -> None:
     that waits for the GPU) whenever it collects logged values: two or three times at every
     training step, also at the steps that logged nothing new, where it converts the same
     tensor again. With this, each logged tensor is read once, when first converted, and later
-    conversions reuse that number while the tensor is unchanged (same object, same version).
+    conversions reuse that number while the tensor is unchanged (same storage, same version).
 
     Patches the name `convert_tensors_to_scalars` in Lightning's result collection and logger
     connector, for every trainer in the process; the numbers are the same as without it.
