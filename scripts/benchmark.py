@@ -4,9 +4,9 @@
 
 Sections: 1 training throughput (Trainer.fit vs a raw PyTorch loop), 2 per-channel metric
 update (vs MultioutputWrapper), 3 data loading (vs slicing a shuffled tensor), 4 start-up
-time and peak memory of `python train.py`, 5 the same training comparison on CUDA (skipped
-without a GPU). Candidates run interleaved and ratios are medians of per-round ratios, so
-read the ratios; absolute numbers depend on the machine and its load.
+time and peak memory of `python train.py`, 5 training on CUDA, data resident or not, and host
+reads per step (`bench/gpu.py`; skipped run interleaved and ratios are medians of per-round ratios, so read the ratios; absolute
+numbers depend on the machine and its load.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from typing import Any
 
 import lightning
 import torch
+from bench.gpu import cuda_training
+from bench.gpu import report_rows as cuda_report_rows
 from bench.loading import data_loading
 from bench.metric import metric_update
 from bench.startup import startup
@@ -41,13 +43,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = ("training", "metric", "loading", "startup", "cuda")
 # Floors: the template's training against the raw loop and against Lightning's bare loop.
 BARS = {"training": 0.80, "training_vs_bare": 0.93, "metric": 30.0, "loading": 0.8}
-# Batch size and data for the GPU comparison: enough work per step to keep a GPU busy.
-CUDA_OVERRIDES = ["trainer=gpu", "data.batch_size=4096", "data.num_samples=400000"]
-CUDA_SETTINGS = {
-    "fp32": ["trainer.precision=32-true"],
-    "bf16-mixed": ["trainer.precision=bf16-mixed"],
-    "bf16-mixed+compile": ["trainer.precision=bf16-mixed", "model.compile=true"],
-}
 
 
 def training(overrides: list[str], rounds: int, device: str, bare: bool) -> dict[str, Any]:
@@ -114,10 +109,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             full_run_overrides=("trainer.max_epochs=2",) if args.quick else (),
         )
     if "cuda" in sections and torch.cuda.is_available():
-        results["cuda"] = {
-            name: training([*CUDA_OVERRIDES, *extra, *quick], min(args.rounds, 3), "cuda", bare=False)
-            for name, extra in CUDA_SETTINGS.items()
-        }
+        results["cuda"] = cuda_training(REPO_ROOT, min(args.rounds, 3), quick)
     elif "cuda" in sections:
         results["cuda"] = "skipped: no CUDA device"
     return results
@@ -164,9 +156,8 @@ def report(results: dict[str, Any]) -> Table:
         row("  default run: peak RSS MiB", s["default_run_peak_rss_mib"], None, None, None)
         row("  default run: total s", s["default_run_total_s"], None, None, None)
     if isinstance(results.get("cuda"), dict):
-        for name, c in results["cuda"].items():
-            row(f"5 CUDA {name} samples/s, B={c['batch_size']}", c["template_samples_per_s_wall"],
-                c["raw_samples_per_s_wall"], c["template_vs_raw_wall"], None)  # fmt: skip
+        for name, ours, base, ratio in cuda_report_rows(results["cuda"]):
+            row(name, ours, base, ratio, None)
     elif "cuda" in results:
         table.add_row(f"5 CUDA: {results['cuda']}", "", "", "", "")
     return table

@@ -62,3 +62,28 @@ def test_ddp_on_two_gpus_matches_one_gpu(run):
     _, one = run("evaluate.py", f"ckpt_path={ckpt}", "trainer=gpu", "data.num_samples=2030", "data.batch_size=64",
                  "trainer.enable_progress_bar=false", name="one")  # fmt: skip
     assert read_metrics(one)["test/acc_per_channel"] == read_metrics(ddp)["test/acc_per_channel"]
+
+
+def test_resident_data_trains_with_no_host_read_on_quiet_steps(tmp_path):
+    """Data on the GPU, batches gathered there; a step that neither logs nor ends an epoch
+    copies nothing to the GPU and reads nothing back."""
+    from bench.host_reads import count_training_reads
+
+    small = ["trainer=gpu", "data.num_samples=20000", "data.batch_size=512", "trainer.max_epochs=2",
+             "trainer.log_every_n_steps=10", "callbacks.rich_progress_bar=null"]  # fmt: skip
+    counted = count_training_reads(small, tmp_path, where=True, cuda_syncs=True)
+    assert counted["reads_on_quiet_steps"] == 0, counted
+    assert counted["host_reads"] <= counted["bound"], counted
+
+
+def test_resident_batches_are_gathered_on_the_gpu(tmp_path):
+    data = SyntheticDataModule(num_samples=4000, batch_size=256, device_resident_max_gb=1, **SHAPES)
+    model = MultiOutputClassifier(**SHAPES, net=NET, optimizer={"_target_": "torch.optim.AdamW", "lr": 0.003})
+    trainer = L.Trainer(accelerator="gpu", devices=1, max_epochs=1, logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, default_root_dir=tmp_path)  # fmt: skip
+    trainer.fit(model, datamodule=data)
+    assert data.resident["train"][0].is_cuda
+    loader = data.train_dataloader()
+    assert loader.device.type == "cuda" and not loader.pin_memory
+    x, y = next(iter(loader))
+    assert x.is_cuda and y.is_cuda

@@ -150,13 +150,16 @@ def _autocast(device: torch.device, precision: str) -> Iterator[None]:
         raise ValueError(f"the raw loop supports 32-true and bf16-mixed, not {precision}")
 
 
-def raw_loop_samples_per_s(cfg: DictConfig, device: str = "cpu") -> dict[str, float]:
-    """The same model, optimizer and schedule in a plain PyTorch loop over shuffled slices."""
+def raw_loop_samples_per_s(cfg: DictConfig, device: str = "cpu", resident: bool = False) -> dict[str, float]:
+    """The same model, optimizer and schedule in a plain PyTorch loop over shuffled slices;
+    `resident`: the training tensors and each epoch's order on `device`, batches gathered there."""
     L.seed_everything(cfg.seed, verbose=False)
     device_ = torch.device(device)
     datamodule = build(cfg.data)
     datamodule.setup("fit")
     x, y = datamodule.splits["train"]
+    if resident:
+        x, y = x.to(device_), y.to(device_)
     model = build_model(cfg.model, datamodule).to(device_).train()  # forward only: a plain nn.Module
     batch_size, epochs = cfg.data.batch_size, cfg.trainer.max_epochs
     steps = -(-len(x) // batch_size)
@@ -167,7 +170,8 @@ def raw_loop_samples_per_s(cfg: DictConfig, device: str = "cpu") -> dict[str, fl
     for _ in range(epochs):
         _synchronize(device_)
         marks.append(_now())
-        for idx in torch.randperm(len(x), generator=generator).split(batch_size):
+        order = torch.randperm(len(x), generator=generator).to(x.device)
+        for idx in order.split(batch_size):
             # index_select: the fastest row gather on CPU, about 3x `x[idx]`
             xb = x.index_select(0, idx).to(device_, non_blocking=True)
             yb = y.index_select(0, idx).to(device_, non_blocking=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import inspect
 
 import lightning as L
 import pytest
@@ -92,3 +93,30 @@ def test_lightning_still_names_the_running_hook(tmp_path, hook):
     trainer = quiet_trainer(tmp_path, fast_dev_run=True)
     trainer.fit(Spy(**small_classifier().hparams), datamodule=data)
     assert hook in seen
+
+
+def test_each_logged_tensor_is_converted_to_a_number_once_while_unchanged():
+    from bench.host_reads import HostReadCounter, _CountingMode
+
+    from multiout.runtime import speed
+
+    speed.share_scalar_conversions()
+    from lightning.pytorch.trainer.connectors.logger_connector import logger_connector, result
+
+    # Where Lightning converts logged values: if these calls move, the trick no longer applies.
+    assert "convert_tensors_to_scalars(value)" in inspect.getsource(result._ResultCollection.metrics)
+    log_metrics = inspect.getsource(logger_connector._LoggerConnector.log_metrics)
+    assert "convert_tensors_to_scalars(metrics)" in log_metrics
+    assert result.convert_tensors_to_scalars == speed._MEMO.convert
+    assert logger_connector.convert_tensors_to_scalars == speed._MEMO.convert
+    counter = HostReadCounter()
+    value = torch.tensor(2.5)
+    with _CountingMode(counter):
+        first = [result.convert_tensors_to_scalars({"a": value.detach()}) for _ in range(3)]
+        value.add_(1)  # changed in place: read again
+        changed = result.convert_tensors_to_scalars({"a": value.detach()})
+        other = result.convert_tensors_to_scalars([torch.tensor(7)])
+    assert first == [{"a": 2.5}] * 3 and changed == {"a": 3.5} and other == [7]
+    assert counter.reads == 3
+    with pytest.raises(ValueError, match="does not contain a single element"):
+        result.convert_tensors_to_scalars({"a": torch.ones(2)})

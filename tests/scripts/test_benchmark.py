@@ -64,3 +64,16 @@ def test_peak_memory_is_the_programs_own_not_its_launchers():
     before, after = map(float, out.split())
     assert before < 900 < len(ballast) / 2**20
     assert after - before > 250
+
+
+def test_the_gpu_section_runs_its_candidates_and_counts_on_a_cpu(tmp_path):
+    """Section 5's code, with the CPU standing in for the GPU (the same resident-data path)."""
+    from bench.gpu import cuda_setting, report_rows
+
+    small = ["trainer=cpu", "data.num_samples=400", "data.batch_size=100", "data.device_resident_on_cpu=true"]
+    result = cuda_setting(REPO_ROOT, small, rounds=1, device="cpu")
+    for name in ("template", "template_host_batches", "raw", "raw_resident"):
+        assert result[f"{name}_samples_per_s_wall"] > 0
+    assert result["host_reads_resident"]["steps"] == 8  # 2 epochs of 4 steps (step 0 from its end on)
+    assert result["host_reads_resident"]["reads_on_quiet_steps"] == 0
+    assert len(report_rows({"fp32": result})) == 5

@@ -150,8 +150,9 @@ class ShardedBatchSampler(Sampler[Tensor]):
     def __len__(self) -> int:
         return _num_batches(self.num_samples, self.batch_size, self.world_size)
 
-    def remaining_batches(self) -> tuple[Tensor, ...]:
-        """This process's index batches of the epoch, after those trained on before a resume.
+    def remaining_batches(self, device: torch.device | None = None) -> tuple[Tensor, ...]:
+        """This process's index batches of the epoch, after those trained on before a resume;
+        on `device` if given (one copy of the epoch's order, of which the batches are views).
 
         Starts the epoch's bookkeeping: whoever hands the batches out counts them in
         `batches_done`, as `__iter__` does.
@@ -160,6 +161,8 @@ class ShardedBatchSampler(Sampler[Tensor]):
             order = torch.randperm(self.num_samples, generator=epoch_generator(self.seed, self.epoch))
         else:
             order = torch.arange(self.num_samples)
+        if device is not None:
+            order = order.to(device)
         chunks = torch.tensor_split(order, len(self) * self.world_size)[self.rank :: self.world_size]
         return chunks[self.start_epoch() :]
 
@@ -213,16 +216,28 @@ class ShardedBatches:
     much as gathering a batch of rows itself. With `num_workers`, a DataLoader gathers them in
     worker processes. Either way this is no `DataLoader` to Lightning, so it never swaps in a
     `DistributedSampler`: the sampler shards exactly, without padding.
+
+    `device`: the device the dataset's tensors are on, when not the CPU (see
+    `TensorDataModule`'s `device_resident_max_gb`); each epoch's order goes there once, and
+    every batch is gathered there, with no copy per batch.
     """
 
     batch_sampler = None  # read by Lightning's checks, as on a DataLoader that has a sampler
 
     def __init__(
-        self, dataset: IndexedTensors, sampler: ShardedBatchSampler, pin_memory: bool, num_workers: int = 0
+        self,
+        dataset: IndexedTensors,
+        sampler: ShardedBatchSampler,
+        pin_memory: bool,
+        num_workers: int = 0,
+        device: torch.device | None = None,
     ) -> None:
+        if device is not None and (num_workers > 0 or pin_memory):
+            raise ValueError("batches gathered on a device need neither workers nor pinned memory")
         self.dataset = dataset
         self.sampler = sampler
         self.pin_memory = pin_memory
+        self.device = device
         self.workers: DataLoader | None = None
         if num_workers > 0:
             self.workers = DataLoader(
@@ -244,7 +259,7 @@ class ShardedBatches:
             return
         # One loop, no nested generators: at ~15 µs a batch, every Python call shows.
         sampler, dataset = self.sampler, self.dataset
-        for index in sampler.remaining_batches():
+        for index in sampler.remaining_batches(self.device):
             batch = dataset[index]
             sampler.batches_done += 1
             yield tuple([t.pin_memory() for t in batch]) if self.pin_memory else batch
@@ -263,7 +278,9 @@ def batch_loader(
     world_size: int = 1,
     num_workers: int = 0,
     pin_memory: bool = False,
+    device: torch.device | None = None,
 ) -> ShardedBatches:
-    """This process's share of whole batches: in this process, or from `num_workers` workers."""
+    """This process's share of whole batches: in this process, or from `num_workers` workers;
+    gathered on `device` where the dataset's tensors are (see `ShardedBatches`)."""
     sampler = ShardedBatchSampler(len(dataset), batch_size, shuffle, seed, rank, world_size)
-    return ShardedBatches(dataset, sampler, pin_memory, num_workers)
+    return ShardedBatches(dataset, sampler, pin_memory, num_workers, device)

@@ -65,8 +65,12 @@ class SyntheticDataModule(TensorDataModule):
         shuffle_seed: int = 0,
         teacher_hidden: int = 32,
         teacher_scale: float = 3.0,
+        device_resident_max_gb: float = 0.0,
+        device_resident_on_cpu: bool = False,
     ) -> None:
-        super().__init__(batch_size, num_workers, shuffle_seed)
+        super().__init__(
+            batch_size, num_workers, shuffle_seed, device_resident_max_gb, device_resident_on_cpu
+        )
         for key, value, least in (
             ("num_samples", num_samples, 3),
             ("num_features", num_features, 1),

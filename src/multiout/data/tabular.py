@@ -76,8 +76,12 @@ class TabularDataModule(TensorDataModule):
         missing_features: str = "impute",
         max_categories: int = 1000,
         vocabularies: dict[str, list] | None = None,
+        device_resident_max_gb: float = 0.0,
+        device_resident_on_cpu: bool = False,
     ) -> None:
-        super().__init__(batch_size, num_workers, shuffle_seed)
+        super().__init__(
+            batch_size, num_workers, shuffle_seed, device_resident_max_gb, device_resident_on_cpu
+        )
         self.label_values = check_label_values(label_values, ignore_index)
         if missing_features not in MISSING_FEATURES:
             raise InputError(

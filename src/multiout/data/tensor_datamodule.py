@@ -28,18 +28,39 @@ class TensorDataModule(L.LightningDataModule):
 
     Batches come from `batch_loader`, which shards them across processes itself, each sample
     exactly once per epoch: multi-process validation and test metrics are exact.
+
+    `device_resident_max_gb`: on an accelerator (a GPU), the splits' tensors, as long as
+    together they take at most this many GiB, move there once, when their loader is first
+    asked for, and stay for the run; each batch is then gathered there, with no copy from
+    the host per step. 0 turns this off. On a CPU nothing moves (the tensors already are
+    where the model reads them) unless `device_resident_on_cpu` (for tests: the same code
+    path as on a GPU). Never with `num_workers > 0`, whose workers gather on the host.
     """
 
-    def __init__(self, batch_size: int, num_workers: int, shuffle_seed: int) -> None:
+    def __init__(
+        self,
+        batch_size: int,
+        num_workers: int,
+        shuffle_seed: int,
+        device_resident_max_gb: float = 0.0,
+        device_resident_on_cpu: bool = False,
+    ) -> None:
         super().__init__()
         if batch_size < 1:
             raise InputError(f"data.batch_size must be a positive integer, got {batch_size}")
         if num_workers < 0:
             raise InputError(f"data.num_workers must be 0 or more, got {num_workers}")
+        if device_resident_max_gb < 0:
+            raise InputError(
+                f"data.device_resident_max_gb must be 0 (off) or more, got {device_resident_max_gb}"
+            )
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.shuffle_seed = shuffle_seed
+        self.device_resident_max_gb = device_resident_max_gb
+        self.device_resident_on_cpu = device_resident_on_cpu
         self.splits: dict[str, tuple[Tensor, ...]] = {}
+        self.resident: dict[str, tuple[Tensor, ...]] = {}  # splits moved to the accelerator
         self.ignore_index = -100  # the label of a missing cell; data with such cells set it
         self.num_classes = 0  # set by subclasses
         self._train_sampler: ShardedBatchSampler | None = None
@@ -102,6 +123,9 @@ class TensorDataModule(L.LightningDataModule):
             # Lightning swaps in a SequentialSampler to overfit the same batches every epoch.
             return sequential_loader(dataset, self.batch_size)
         rank, world_size = (trainer.global_rank, trainer.world_size) if trainer else (0, 1)
+        device = self._resident_device(split)
+        if device is not None:
+            dataset = IndexedTensors(*self.resident[split])
         on_cuda = trainer is not None and isinstance(trainer.accelerator, CUDAAccelerator)
         return batch_loader(
             dataset,
@@ -111,8 +135,30 @@ class TensorDataModule(L.LightningDataModule):
             rank=rank,
             world_size=world_size,
             num_workers=self.num_workers,
-            pin_memory=on_cuda,  # pinned host memory lets the copy to the GPU overlap compute
+            # Pinned host memory lets the copy of each batch to the GPU overlap compute.
+            pin_memory=on_cuda and device is None,
+            device=device,
         )
+
+    def _resident_device(self, split: str) -> torch.device | None:
+        """The device that holds `split` for its batches to be gathered on (moved there on first
+        use), or None: batches are gathered on the host."""
+        trainer = self.trainer
+        if trainer is None or not self.device_resident_max_gb or self.num_workers:
+            return None
+        device = trainer.strategy.root_device
+        if device.type == "cpu" and not self.device_resident_on_cpu:
+            return None
+        if any(tensors[0].device != device for tensors in self.resident.values()):
+            self.resident = {}  # a later trainer on another device
+        if split not in self.resident:
+            size = sum(t.nbytes for tensors in (*self.resident.values(), self.splits[split]) for t in tensors)
+            if size > self.device_resident_max_gb * 2**30:
+                log.info(f"{split} split stays on the host: with it, the data on {device} would take "
+                         f"{size / 2**30:.2f} GiB, over data.device_resident_max_gb={self.device_resident_max_gb}")  # fmt: skip
+                return None
+            self.resident[split] = tuple(t.to(device) for t in self.splits[split])
+        return device
 
 
 def standardization(x: Tensor, block_rows: int = 8192) -> tuple[Tensor, Tensor]:

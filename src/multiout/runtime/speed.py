@@ -1,11 +1,12 @@
 """Every speed trick that reaches into Lightning's internals, in one removable place.
 
 On a CPU a default training step takes a few milliseconds, so Lightning's own per-step Python
-work shows. Two tricks win back what is worth it (measured in docs/benchmarks.md):
+work shows; on a GPU every read of a tensor's value by the host makes the CPU wait for the
+queued kernels. The tricks here win back what is worth it (measured in docs/benchmarks.md):
 
 - `LeanHooks`, a LightningModule mixin: remove it from `MultiOutputClassifier`'s bases to go
   back to plain Lightning; `tests/runtime/test_speed.py` fails if a Lightning upgrade breaks
-  what it relies on.
+  what it relies on. It also installs `share_scalar_conversions`.
 - `NoProfiler`, the default `trainer.profiler` (`conf/trainer/default.yaml`); `trainer.profiler=null`
   restores Lightning's pass-through profiler.
 """
@@ -13,11 +14,16 @@ work shows. Two tricks win back what is worth it (measured in docs/benchmarks.md
 from __future__ import annotations
 
 import contextlib
+from collections import OrderedDict
 from contextlib import AbstractContextManager
 from typing import Any
 
 import lightning as L
 from lightning.pytorch.profilers import Profiler
+from lightning.pytorch.trainer.connectors.logger_connector import logger_connector, result
+from lightning_utilities.core.apply_func import apply_to_collection
+from torch import Tensor
+from torch.multiprocessing.reductions import StorageWeakRef
 
 from multiout.runtime.lightning_internals import should_update_logs
 
@@ -37,6 +43,10 @@ class LeanHooks(L.LightningModule):
       `nn.Module.__setattr__` first checks each value against the parameter, buffer and
       module types (~3% of a default CPU step). A name is none of those: stored directly.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        share_scalar_conversions()
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "_current_fx_name":
@@ -67,6 +77,57 @@ class LeanHooks(L.LightningModule):
 
     def _fast_dev_run(self) -> bool:
         return bool(self.trainer.fast_dev_run)  # type: ignore[attr-defined]
+
+
+class _ScalarMemo:
+    """The Python number of each recently converted one-element tensor, while it is unchanged.
+
+    Lightning hands over a fresh `detach()` of the logged tensor at each conversion, so a
+    tensor is known by its storage (held weakly: while the entry lives, no new storage can
+    take its address) and its version counter, which the detached copies share.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple, tuple[StorageWeakRef, int, Any]] = OrderedDict()
+
+    def to_item(self, value: Tensor) -> Any:
+        if value.numel() != 1:
+            raise ValueError(f"The metric `{value}` does not contain a single element, thus it cannot be converted to a scalar.")  # fmt: skip
+        if value.is_inference():  # no version counter: in-place changes would go unseen
+            return value.item()
+        storage = StorageWeakRef(value.untyped_storage())
+        key, version = (storage.cdata, value.storage_offset(), value.dtype), value._version
+        hit = self._items.get(key)
+        if hit is not None and not hit[0].expired() and hit[1] == version:
+            return hit[2]
+        number = value.item()
+        self._items[key] = (storage, version, number)
+        self._items.move_to_end(key)
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return number
+
+    def convert(self, data: Any) -> Any:
+        """Lightning's `convert_tensors_to_scalars`, reading each unchanged tensor once."""
+        return apply_to_collection(data, Tensor, self.to_item)
+
+
+_MEMO = _ScalarMemo()
+
+
+def share_scalar_conversions() -> None:
+    """Lightning turns every progress-bar value into a Python number (`.item()`, a host read
+    that waits for the GPU) whenever it collects logged values: two or three times at every
+    training step, also at the steps that logged nothing new, where it converts the same
+    tensor again. With this, each logged tensor is read once, when first converted, and later
+    conversions reuse that number while the tensor is unchanged (same storage, same version).
+
+    Patches the name `convert_tensors_to_scalars` in Lightning's result collection and logger
+    connector, for every trainer in the process; the numbers are the same as without it.
+    """
+    for module in (result, logger_connector):
+        module.convert_tensors_to_scalars = _MEMO.convert  # type: ignore[attr-defined]
 
 
 class NoProfiler(Profiler):

@@ -90,16 +90,20 @@ def test_a_signal_during_the_last_validation_still_stops_the_run(tmp_path):
 
 
 def test_a_signal_on_another_process_stops_this_one_at_the_same_step(tmp_path, monkeypatch):
-    """Processes agree at each step's end: here a second process, faked by the reduction,
-    was signalled during batch 5 and this one never was."""
+    """Under DDP processes agree at the end of each logging step: here a second process,
+    faked by the reduction, was signalled after step 3 and this one never was."""
     monkeypatch.setattr(L.Trainer, "world_size", property(lambda self: 2))
-    agreed = iter([False] * 5 + [True])
+    asked_at = []
+
+    def reduce(self, decision, all=True):
+        asked_at.append(self.lightning_module.trainer.global_step)
+        return len(asked_at) == 2  # the second agreement: after steps 3 and 6
+
     monkeypatch.setattr(
-        "lightning.pytorch.strategies.SingleDeviceStrategy.reduce_boolean_decision",
-        lambda self, decision, all=True: next(agreed),
-        raising=False,
+        "lightning.pytorch.strategies.SingleDeviceStrategy.reduce_boolean_decision", reduce, raising=False
     )
-    trainer = fit(tmp_path)
+    trainer = fit(tmp_path, log_every_n_steps=3)
+    assert asked_at == [3, 6]  # steps 1, 2, 4 and 5 never wait on the others
     assert trainer.interrupted and trainer.global_step == 6
 
 

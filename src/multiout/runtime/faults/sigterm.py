@@ -11,7 +11,7 @@ import lightning as L
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.trainer.states import TrainerFn
 
-from multiout.runtime.lightning_internals import set_received_sigterm
+from multiout.runtime.lightning_internals import set_received_sigterm, should_update_logs
 
 
 class SigtermAtStepEnd(Callback):
@@ -29,9 +29,10 @@ class SigtermAtStepEnd(Callback):
     at points every process reaches together, and only then raise Lightning's flag, which
     Lightning acts on at once: `SIGTERMException`, `on_exception` (where `LastCheckpoint`
     saves `last.ckpt`), exit 143. While fitting, those points are the end of each optimizer
-    step (not inside a gradient-accumulation window, whose gradients would be lost) and the
-    end of each epoch, after its validation, which always runs whole; in a validation or
-    test run, the end of each batch.
+    step (not inside a gradient-accumulation window, whose gradients would be lost; under
+    DDP only the logging steps of `trainer.log_every_n_steps`, so that other steps never wait
+    for the GPU) and the end of each epoch, after its validation, which always runs whole;
+    in a validation or test run, the end of each batch.
     """
 
     def __init__(self) -> None:
@@ -84,6 +85,10 @@ class SigtermAtStepEnd(Callback):
         if trainer.global_step == self._step:
             return  # inside a gradient-accumulation window: no optimizer step yet
         self._step = trainer.global_step
+        if trainer.world_size > 1 and not should_update_logs(trainer):
+            # Under DDP agreeing is a collective whose answer the host reads, which makes the
+            # CPU wait for the GPU: only on logging steps, whose values are read anyway.
+            return
         self._agree(trainer)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

@@ -1,0 +1,66 @@
+"""A non-finite loss is caught at the next logging step, before any checkpoint holds it."""
+
+from __future__ import annotations
+
+import lightning as L
+import pytest
+import torch
+
+from multiout.data.synthetic import SyntheticDataModule
+from multiout.models.classifier import MultiOutputClassifier
+from multiout.runtime.faults.last_checkpoint import LastCheckpoint
+from multiout.runtime.faults.non_finite_loss import NonFiniteLoss, NonFiniteLossError
+from tests.helpers import quiet_trainer, small_classifier
+
+BAD_BATCH = 4
+
+
+class NanAtBatch(MultiOutputClassifier):
+    def training_step(self, batch, batch_idx):
+        loss = super().training_step(batch, batch_idx)
+        return loss * float("nan") if batch_idx == BAD_BATCH else loss
+
+
+class StepsSeen(L.Callback):
+    def __init__(self) -> None:
+        self.ended = 0
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self.ended += 1
+
+
+def fit_until_caught(tmp_path, *callbacks: L.Callback, **options) -> tuple[str, StepsSeen, L.Trainer]:
+    seen = StepsSeen()
+    trainer = quiet_trainer(
+        tmp_path, max_epochs=1, limit_val_batches=0, callbacks=[*callbacks, NonFiniteLoss(), seen], **options
+    )
+    data = SyntheticDataModule(num_samples=600, num_features=6, num_channels=4, batch_size=32)  # 15 steps
+    with pytest.raises(NonFiniteLossError) as raised:
+        trainer.fit(NanAtBatch(**small_classifier().hparams), datamodule=data)
+    return str(raised.value), seen, trainer
+
+
+@pytest.mark.parametrize("every", [3, 7])
+def test_caught_at_the_next_logging_step_naming_the_first_bad_step(tmp_path, every):
+    message, seen, _ = fit_until_caught(tmp_path, log_every_n_steps=every)
+    assert f"non-finite training loss nan at step {BAD_BATCH} (epoch 0, batch {BAD_BATCH})" in message
+    assert "x [32, 6] torch.float32: 0 non-finite" in message
+    # Lightning logs at the batches whose number, counted from 1, is a multiple of `every`;
+    # the check at the end of the first such batch from the bad one on raises.
+    caught_at = next(b for b in range(BAD_BATCH, 15) if (b + 1) % every == 0)
+    assert seen.ended == caught_at  # batches 0 .. caught_at - 1 ended whole
+
+
+def test_no_checkpoint_is_written_after_the_bad_step(tmp_path):
+    saver = LastCheckpoint(str(tmp_path), every_n_train_steps=1)
+    message, seen, _ = fit_until_caught(tmp_path, saver, log_every_n_steps=50)
+    assert f"at step {BAD_BATCH} (epoch 0, batch {BAD_BATCH})" in message
+    last = torch.load(tmp_path / "last.ckpt", weights_only=True)
+    assert last["global_step"] == BAD_BATCH  # saved before the bad step's update, the last save
+    assert all(torch.isfinite(t).all() for t in last["state_dict"].values())
+    assert seen.ended == BAD_BATCH  # the save after the bad step's update raised instead
+
+
+def test_caught_at_the_epoch_end_without_logging_steps(tmp_path):
+    message, seen, trainer = fit_until_caught(tmp_path, log_every_n_steps=0)
+    assert f"at step {BAD_BATCH}" in message and seen.ended == trainer.num_training_batches == 15
