@@ -25,13 +25,14 @@ from lightning.pytorch.accelerators import CUDAAccelerator
 from torch import Tensor
 
 from multiout.data.batching import ShardedBatchSampler, derived_seed, epoch_generator
-from multiout.data.columns import Columns, resolve_column_names
+from multiout.data.columns import Columns, resolve_column_names, schema_categorical
+from multiout.data.missing import check_missing_shares
 from multiout.data.parquet_files import ParquetSplit, check_schema, open_split
 from multiout.data.splits import SPLITS
 from multiout.data.stream_rows import RowEncoder, RowSource, rank_batches
 from multiout.data.stream_statistics import SplitStatistics, cached_statistics, compute_statistics
 from multiout.data.table import check_feature_types
-from multiout.data.tabular import check_label_values
+from multiout.data.tabular import check_feature_options, check_label_values
 from multiout.data.tensor_datamodule import TensorDataModule
 from multiout.errors import InputError
 
@@ -81,6 +82,7 @@ class StreamBatches:
         self.sampler = sampler
         self.batches_per_window = max(1, window_rows // sampler.batch_size)
         self.pin_memory = pin_memory
+        self.reported = False
 
     def __len__(self) -> int:
         return len(self.sampler)
@@ -91,6 +93,7 @@ class StreamBatches:
         first_row, sizes = rank_batches(
             sampler.num_samples, sampler.batch_size, sampler.world_size, sampler.rank
         )
+        self.encoder.unseen = dict.fromkeys(self.encoder.unseen, 0)
         source = RowSource(self.split.row_groups, sampler.row_group_order(), self.encoder)
         starts = list(itertools.accumulate(sizes, initial=first_row))  # each batch's first row
 
@@ -112,6 +115,9 @@ class StreamBatches:
                     if self.pin_memory:  # pinned host memory lets the copy to the GPU overlap compute
                         batch = tuple(t.pin_memory() if isinstance(t, Tensor) else t for t in batch)
                     yield batch
+        if skip == 0 and not self.reported:  # the first whole epoch: one line of unseen categories
+            self.reported = True
+            self.encoder.log_unseen(self.split.key)
 
 
 class StreamDataModule(TensorDataModule):
@@ -141,9 +147,14 @@ class StreamDataModule(TensorDataModule):
         shuffle_window: int = 65_536,
         cache_statistics: bool = True,
         ignore_index: int = -100,
+        categorical_columns: str | list[str] = "auto",
+        missing_features: str = "impute",
+        max_categories: int = 1000,
+        vocabularies: dict[str, list] | None = None,
     ) -> None:
         super().__init__(batch_size, 0, shuffle_seed)
         self.label_values = check_label_values(label_values, ignore_index)
+        check_feature_options(missing_features, max_categories)
         if shuffle_window < 1:
             raise InputError(f"data.shuffle_window must be a positive number of rows, got {shuffle_window}")
         paths = {
@@ -160,7 +171,14 @@ class StreamDataModule(TensorDataModule):
             reference.schema.names, reference.files[0].path, target_columns, feature_columns,
             list(exclude_columns or []), id_column, labelled,
         )  # fmt: skip
-        check_feature_types(reference.schema, self.columns, reference.files[0].path)
+        # Categorical features: from a checkpoint's vocabularies (evaluate, predict), else the schema.
+        listed = categorical_columns if vocabularies is None else list(vocabularies)
+        self.categorical = schema_categorical(
+            reference.schema, self.columns.features, listed, reference.files[0].path
+        )
+        check_feature_types(reference.schema, self.columns, reference.files[0].path, self.categorical)
+        self.vocabularies = None if vocabularies is None else {k: list(v) for k, v in vocabularies.items()}
+        self.allow_missing, self.max_categories = missing_features == "impute", max_categories
         predict_columns = Columns(self.columns.features, [], self.columns.id)
         for split, files in self.files.items():
             check_schema(files, predict_columns if split == "predict" else self.columns, reference)
@@ -183,10 +201,34 @@ class StreamDataModule(TensorDataModule):
     def _train_statistics(self) -> SplitStatistics:
         self.setup("fit")
         compute = cached_statistics if self.cache_statistics else compute_statistics
-        return compute(self.files["train"], self._encoder("train"), self.num_classes)
+        encoder = self._encoder("train", statistics_pass=True)
+        return compute(self.files["train"], encoder, self.num_classes, self.max_categories)
 
-    def feature_statistics(self) -> tuple[Tensor, Tensor]:
-        """The training split's per-feature mean and standard deviation (one pass, cached)."""
+    @property
+    def categorical_features(self) -> dict[str, list]:
+        """Each categorical feature's vocabulary: entry `i` is index `i + 1` in `x`, 0 is unseen."""
+        if self.vocabularies is None:
+            if self.categorical and "train" not in self.files:
+                raise InputError(
+                    f"data: categorical columns {self.categorical} need their vocabularies from a train "
+                    f"split (data.train_path) or a checkpoint (ckpt_path)"
+                )
+            self.vocabularies = self._train_statistics.vocabularies if self.categorical else {}
+        return self.vocabularies
+
+    @property
+    def imputed_features(self) -> list[str]:
+        """Numeric features with gaps in the training split: the model adds a missing indicator
+        for each (and imputes every missing number with the training median)."""
+        stats = self._train_statistics
+        shares = {
+            name: int(gaps) / stats.rows for name, gaps in zip(self.feature_names, stats.missing, strict=True)
+        }
+        return check_missing_shares(shares, self.categorical, self.files["train"].key)
+
+    def feature_statistics(self) -> tuple[Tensor, Tensor, Tensor]:
+        """The training split's per-feature mean, standard deviation and median over the values
+        present (0, 1, 0 for categorical features): one pass, cached."""
         return self._train_statistics.standardization()
 
     def train_label_counts(self) -> Tensor:
@@ -196,11 +238,15 @@ class StreamDataModule(TensorDataModule):
     def predict_dataloader(self) -> StreamBatches:
         return self._loader("predict", shuffle=False)
 
-    def _encoder(self, split: str) -> RowEncoder:
+    def _encoder(self, split: str, statistics_pass: bool = False) -> RowEncoder:
+        """The split's converter; the statistics pass builds the vocabularies, so has none."""
         columns = self.columns
         if split == "predict":
             columns = Columns(columns.features, [], columns.id)
-        return RowEncoder(columns, self.label_values, self.ignore_index)
+        vocabularies = None if statistics_pass else self.categorical_features
+        return RowEncoder(
+            columns, self.label_values, self.ignore_index, self.categorical, vocabularies, self.allow_missing
+        )
 
     def _loader(self, split: str, shuffle: bool) -> StreamBatches:  # type: ignore[override]
         trainer = self.trainer
