@@ -124,7 +124,7 @@ def test_the_data_module_state_carries_the_position_into_the_next_loader(tmp_pat
 
 def test_statistics_equal_pandas_and_come_from_the_cache_on_the_next_run(tmp_path, monkeypatch):
     frame = write_dataset(tmp_path / "train")
-    mean, std = streamed(tmp_path).feature_statistics()
+    mean, std, _ = streamed(tmp_path).feature_statistics()
     np.testing.assert_allclose(mean.numpy(), frame[FEATURES].mean().to_numpy(), rtol=1e-6)
     np.testing.assert_allclose(std.numpy(), frame[FEATURES].std(ddof=0).to_numpy(), rtol=1e-6)
     counts = streamed(tmp_path).train_label_counts()
@@ -137,7 +137,7 @@ def test_statistics_equal_pandas_and_come_from_the_cache_on_the_next_run(tmp_pat
         raise AssertionError("read the files again")
 
     monkeypatch.setattr("multiout.data.stream_statistics.compute_statistics", no_pass)
-    cached_mean, _ = streamed(tmp_path).feature_statistics()
+    cached_mean, *_ = streamed(tmp_path).feature_statistics()
     assert torch.equal(cached_mean, mean)
     # A changed file is a new key: the pass runs again.
     write_dataset(tmp_path / "train", seed=1)
@@ -188,6 +188,6 @@ def test_the_config_builds_the_module_and_a_run_trains_and_tests_on_it(tmp_path)
 
 def test_statistics_without_the_cache_leave_the_data_directory_as_it_was(tmp_path):
     frame = write_dataset(tmp_path / "train")
-    mean, _ = streamed(tmp_path, cache_statistics=False).feature_statistics()
+    mean, *_ = streamed(tmp_path, cache_statistics=False).feature_statistics()
     np.testing.assert_allclose(mean.numpy(), frame[FEATURES].mean().to_numpy(), rtol=1e-6)
     assert sorted(p.name for p in (tmp_path / "train").iterdir()) == [f"part-{i}.parquet" for i in range(5)]

@@ -52,7 +52,7 @@ def file_columns(path: str | Path) -> list[str]:
     return header
 
 
-def _require(names: list[str], available: list[str], what: str, key: str, path: str | Path) -> None:
+def _require(names: list[str], available: list[str], what: str, key: str, path: object) -> None:
     for name in names:
         if name not in available:
             close = difflib.get_close_matches(name, available, n=3, cutoff=0.6)
@@ -124,12 +124,29 @@ def resolve_categorical(path: str | Path, features: list[str], categorical: str 
     if categorical == "auto":
         found = _text_columns(path, features)
         return [name for name in features if name in found]
+    return _listed_categorical(categorical, file_columns(path), features, path)
+
+
+def schema_categorical(
+    schema: pa.Schema, features: list[str], categorical: str | list[str], path: object
+) -> list[str]:
+    """`resolve_categorical` from a Parquet schema already read (a streamed split's, which may
+    be remote)."""
+    if categorical == "auto":
+        found = text_columns(schema, features)
+        return [name for name in features if name in found]
+    return _listed_categorical(categorical, schema.names, features, path)
+
+
+def _listed_categorical(
+    categorical: str | list[str], available: list[str], features: list[str], path: object
+) -> list[str]:
     if isinstance(categorical, str):
         raise InputError(
             f"data.categorical_columns must be auto or a list of column names, got {categorical!r}"
         )
     listed = list(categorical)
-    _require(listed, file_columns(path), "categorical", "data.categorical_columns", path)
+    _require(listed, available, "categorical", "data.categorical_columns", path)
     not_features = [name for name in listed if name not in features]
     if not_features:
         raise InputError(
@@ -152,5 +169,10 @@ def _text_columns(path: str | Path, features: list[str]) -> set[str]:
                 schema = reader.schema
         except pa.ArrowInvalid as err:
             raise InputError(f"{path}: cannot read as CSV ({err})") from err
+    return text_columns(schema, features)
+
+
+def text_columns(schema: pa.Schema, features: list[str]) -> set[str]:
+    """The features of `schema` that `categorical_columns=auto` takes: text, dictionary, boolean."""
     text = (pa.types.is_string, pa.types.is_large_string, pa.types.is_dictionary, pa.types.is_boolean)
     return {name for name in features if any(is_kind(schema.field(name).type) for is_kind in text)}

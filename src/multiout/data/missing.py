@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -29,21 +29,29 @@ def imputed_features(
             gaps = x[:, j].isnan()
         else:  # the missing category is the vocabulary's last entry, None
             gaps = x[:, j] == len(vocab) if vocab and vocab[-1] is None else torch.zeros(0, dtype=torch.bool)
-        share = gaps.double().mean().item() if len(gaps) else 0.0
+        shares[name] = gaps.double().mean().item() if len(gaps) else 0.0
+    return check_missing_shares(shares, vocabularies, path)
+
+
+def check_missing_shares(
+    shares: Mapping[str, float], categorical: Collection[str], path: object
+) -> list[str]:
+    """The numeric features with a share of gaps above 0, logged in one line; a column with
+    no value at all (share 1) is an `InputError`."""
+    for name, share in shares.items():
         if share == 1.0:
             raise InputError(
                 f"{path}: feature column {name!r} has no values in the training split (all missing); "
                 f"exclude it with data.exclude_columns=[{name}]"
             )
-        if share > 0:
-            shares[name] = share
+    shares = {name: share for name, share in shares.items() if share > 0}
     if shares:
         listed = ", ".join(f"{name!r} {share:.1%}" for name, share in shares.items())
         log.info(
             f"missing feature values in the training split: {listed} (numbers: the training median "
             f"plus a missing indicator; categories: a category of their own)"
         )
-    return [name for name in shares if name not in vocabularies]
+    return [name for name in shares if name not in categorical]
 
 
 def imputation_statistics(

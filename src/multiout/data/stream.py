@@ -16,102 +16,22 @@ in every checkpoint, so a run resumed mid-epoch continues with the next batch.
 from __future__ import annotations
 
 import functools
-import itertools
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import torch
 from lightning.pytorch.accelerators import CUDAAccelerator
 from torch import Tensor
 
-from multiout.data.batching import ShardedBatchSampler, derived_seed, epoch_generator
-from multiout.data.columns import Columns, resolve_column_names
-from multiout.data.parquet_files import ParquetSplit, check_schema, open_split
+from multiout.data.columns import Columns, resolve_column_names, schema_categorical
+from multiout.data.missing import check_missing_shares
+from multiout.data.parquet_files import check_schema, open_split
 from multiout.data.splits import SPLITS
-from multiout.data.stream_rows import RowEncoder, RowSource, rank_batches
+from multiout.data.stream_batches import StreamBatches, StreamSampler
+from multiout.data.stream_rows import RowEncoder
 from multiout.data.stream_statistics import SplitStatistics, cached_statistics, compute_statistics
 from multiout.data.table import check_feature_types
-from multiout.data.tabular import check_label_values
+from multiout.data.tabular import check_feature_options, check_label_values
 from multiout.data.tensor_datamodule import TensorDataModule
 from multiout.errors import InputError
-
-
-class StreamSampler(ShardedBatchSampler):
-    """`ShardedBatchSampler`'s epoch, cut and resume state, over a split's row groups: it
-    yields no indices itself; `StreamBatches` reads the rows its plan names."""
-
-    def __init__(
-        self, split: ParquetSplit, batch_size: int, shuffle: bool, seed: int, rank: int, world_size: int
-    ) -> None:
-        super().__init__(split.num_rows, batch_size, shuffle, seed, rank, world_size)
-        self.num_row_groups = len(split.row_groups)
-
-    def row_group_order(self) -> list[int]:
-        """The epoch's order of the row groups: shuffled per epoch for training, else file order."""
-        if not self.shuffle:
-            return list(range(self.num_row_groups))
-        return torch.randperm(self.num_row_groups, generator=epoch_generator(self.seed, self.epoch)).tolist()
-
-    def window_order(self, first_row: int, num_rows: int) -> Tensor | None:
-        """How the rows of the window starting at `first_row` are reordered (None: kept)."""
-        if not self.shuffle:
-            return None
-        generator = torch.Generator().manual_seed(derived_seed(self.seed, self.epoch, first_row))
-        return torch.randperm(num_rows, generator=generator)
-
-    def remaining_batches(self) -> tuple[Tensor, ...]:
-        raise TypeError("a StreamSampler plans rows, not indices; iterate over its StreamBatches")
-
-
-class StreamBatches:
-    """This process's batches of a split for one epoch, read a window of batches at a time."""
-
-    batch_sampler = None  # read by Lightning's checks, as on a DataLoader that has a sampler
-
-    def __init__(
-        self,
-        split: ParquetSplit,
-        encoder: RowEncoder,
-        sampler: StreamSampler,
-        window_rows: int,
-        pin_memory: bool,
-    ) -> None:
-        self.split = split
-        self.encoder = encoder
-        self.sampler = sampler
-        self.batches_per_window = max(1, window_rows // sampler.batch_size)
-        self.pin_memory = pin_memory
-
-    def __len__(self) -> int:
-        return len(self.sampler)
-
-    def __iter__(self) -> Iterator[tuple]:
-        sampler = self.sampler
-        skip = sampler.start_epoch()
-        first_row, sizes = rank_batches(
-            sampler.num_samples, sampler.batch_size, sampler.world_size, sampler.rank
-        )
-        source = RowSource(self.split.row_groups, sampler.row_group_order(), self.encoder)
-        starts = list(itertools.accumulate(sizes, initial=first_row))  # each batch's first row
-
-        def window(first: int) -> list[tuple]:
-            last = min(first + self.batches_per_window, len(sizes))
-            rows = source.read(starts[first], starts[last])
-            return rows.batches(sizes[first:last], sampler.window_order(starts[first], len(rows)))
-
-        # The next window is read in a thread while this one trains (Arrow and NumPy release the
-        # GIL): one window at a time, in order, so what is read does not depend on timing.
-        firsts = range(skip - skip % self.batches_per_window, len(sizes), self.batches_per_window)
-        with ThreadPoolExecutor(max_workers=1) as reader:
-            ahead = reader.submit(window, firsts[0]) if firsts else None
-            for i, first in enumerate(firsts):
-                batches = ahead.result()  # type: ignore[union-attr]
-                ahead = reader.submit(window, firsts[i + 1]) if i + 1 < len(firsts) else None
-                for batch in batches[max(0, skip - first) :]:
-                    sampler.batches_done += 1
-                    if self.pin_memory:  # pinned host memory lets the copy to the GPU overlap compute
-                        batch = tuple(t.pin_memory() if isinstance(t, Tensor) else t for t in batch)
-                    yield batch
 
 
 class StreamDataModule(TensorDataModule):
@@ -141,9 +61,14 @@ class StreamDataModule(TensorDataModule):
         shuffle_window: int = 65_536,
         cache_statistics: bool = True,
         ignore_index: int = -100,
+        categorical_columns: str | list[str] = "auto",
+        missing_features: str = "impute",
+        max_categories: int = 1000,
+        vocabularies: dict[str, list] | None = None,
     ) -> None:
         super().__init__(batch_size, 0, shuffle_seed)
         self.label_values = check_label_values(label_values, ignore_index)
+        check_feature_options(missing_features, max_categories)
         if shuffle_window < 1:
             raise InputError(f"data.shuffle_window must be a positive number of rows, got {shuffle_window}")
         paths = {
@@ -160,7 +85,14 @@ class StreamDataModule(TensorDataModule):
             reference.schema.names, reference.files[0].path, target_columns, feature_columns,
             list(exclude_columns or []), id_column, labelled,
         )  # fmt: skip
-        check_feature_types(reference.schema, self.columns, reference.files[0].path)
+        # Categorical features: from a checkpoint's vocabularies (evaluate, predict), else the schema.
+        listed = categorical_columns if vocabularies is None else list(vocabularies)
+        self.categorical = schema_categorical(
+            reference.schema, self.columns.features, listed, reference.files[0].path
+        )
+        check_feature_types(reference.schema, self.columns, reference.files[0].path, self.categorical)
+        self.vocabularies = None if vocabularies is None else {k: list(v) for k, v in vocabularies.items()}
+        self.allow_missing, self.max_categories = missing_features == "impute", max_categories
         predict_columns = Columns(self.columns.features, [], self.columns.id)
         for split, files in self.files.items():
             check_schema(files, predict_columns if split == "predict" else self.columns, reference)
@@ -183,10 +115,34 @@ class StreamDataModule(TensorDataModule):
     def _train_statistics(self) -> SplitStatistics:
         self.setup("fit")
         compute = cached_statistics if self.cache_statistics else compute_statistics
-        return compute(self.files["train"], self._encoder("train"), self.num_classes)
+        encoder = self._encoder("train", statistics_pass=True)
+        return compute(self.files["train"], encoder, self.num_classes, self.max_categories)
 
-    def feature_statistics(self) -> tuple[Tensor, Tensor]:
-        """The training split's per-feature mean and standard deviation (one pass, cached)."""
+    @property
+    def categorical_features(self) -> dict[str, list]:
+        """Each categorical feature's vocabulary: entry `i` is index `i + 1` in `x`, 0 is unseen."""
+        if self.vocabularies is None:
+            if self.categorical and "train" not in self.files:
+                raise InputError(
+                    f"data: categorical columns {self.categorical} need their vocabularies from a train "
+                    f"split (data.train_path) or a checkpoint (ckpt_path)"
+                )
+            self.vocabularies = self._train_statistics.vocabularies if self.categorical else {}
+        return self.vocabularies
+
+    @property
+    def imputed_features(self) -> list[str]:
+        """Numeric features with gaps in the training split: the model adds a missing indicator
+        for each (and imputes every missing number with the training median)."""
+        stats = self._train_statistics
+        shares = {
+            name: int(gaps) / stats.rows for name, gaps in zip(self.feature_names, stats.missing, strict=True)
+        }
+        return check_missing_shares(shares, self.categorical, self.files["train"].key)
+
+    def feature_statistics(self) -> tuple[Tensor, Tensor, Tensor]:
+        """The training split's per-feature mean, standard deviation and median over the values
+        present (0, 1, 0 for categorical features): one pass, cached."""
         return self._train_statistics.standardization()
 
     def train_label_counts(self) -> Tensor:
@@ -196,11 +152,15 @@ class StreamDataModule(TensorDataModule):
     def predict_dataloader(self) -> StreamBatches:
         return self._loader("predict", shuffle=False)
 
-    def _encoder(self, split: str) -> RowEncoder:
+    def _encoder(self, split: str, statistics_pass: bool = False) -> RowEncoder:
+        """The split's converter; the statistics pass builds the vocabularies, so has none."""
         columns = self.columns
         if split == "predict":
             columns = Columns(columns.features, [], columns.id)
-        return RowEncoder(columns, self.label_values, self.ignore_index)
+        vocabularies = None if statistics_pass else self.categorical_features
+        return RowEncoder(
+            columns, self.label_values, self.ignore_index, self.categorical, vocabularies, self.allow_missing
+        )
 
     def _loader(self, split: str, shuffle: bool) -> StreamBatches:  # type: ignore[override]
         trainer = self.trainer

@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,8 +23,10 @@ import torch
 from torch import Tensor
 
 from multiout.data.columns import Columns
+from multiout.data.encoding import UNKNOWN, category_indices
 from multiout.data.parquet_files import RowGroup
-from multiout.data.table import BadLabels, numeric_labels, write_features, write_labels
+from multiout.data.table import BadLabels, missing_error, numeric_labels, write_features, write_labels
+from multiout.data.vocabularies import log_unseen
 from multiout.errors import InputError
 
 
@@ -84,9 +86,21 @@ class Rows:
 
 
 class RowEncoder:
-    """Reads a row group's columns and converts them into `Rows`, checking every value."""
+    """Reads a row group's columns and converts them into `Rows`, checking every value.
 
-    def __init__(self, columns: Columns, label_values: list, ignore_index: int) -> None:
+    `categorical` features become indices of `vocabularies` (0: unseen in training, counted
+    per column in `unseen`); without vocabularies (the pass that builds them) they are 0.
+    With `allow_missing` a missing number is NaN and a missing category is a category."""
+
+    def __init__(
+        self,
+        columns: Columns,
+        label_values: list,
+        ignore_index: int,
+        categorical: Sequence[str] = (),
+        vocabularies: Mapping[str, Sequence] | None = None,
+        allow_missing: bool = False,
+    ) -> None:
         self.columns = columns
         self.label_values = label_values
         self.ignore_index = ignore_index
@@ -96,19 +110,38 @@ class RowEncoder:
         self.wanted = [*columns.features, *columns.targets, *([columns.id] if columns.id else [])]
         self.feature_index = {name: j for j, name in enumerate(columns.features)}
         self.target_index = {name: j for j, name in enumerate(columns.targets)}
+        self.categorical = {name: self.feature_index[name] for name in categorical}
+        self.numeric_index = {n: j for n, j in self.feature_index.items() if n not in self.categorical}
+        self.vocabularies = vocabularies
+        self.allow_missing = allow_missing
+        self.unseen = dict.fromkeys(self.categorical, 0)
 
-    def read(self, group: RowGroup) -> Rows:
+    def load(self, group: RowGroup) -> pa.Table:
+        """The row group's columns as Arrow reads them."""
         try:
-            table = group.fragment.to_table(columns=self.wanted)
+            return group.fragment.to_table(columns=self.wanted)
         except (pa.ArrowException, OSError) as err:
             raise InputError(f"{group.path}: cannot read row group ({err})") from err
-        return self.encode(table, group.path, group.first_row)
+
+    def read(self, group: RowGroup) -> Rows:
+        return self.encode(self.load(group), group.path, group.first_row)
 
     def encode(self, table: pa.Table, path: str, first_row: int) -> Rows:
-        """The one conversion of Arrow rows into model input: numeric features as float32, labels
-        as class ids. (Categorical features plug in here, as a shared encoder of features.)"""
+        """The one conversion of Arrow rows into model input: numeric features as float32 (NaN
+        where missing), categories as vocabulary indices, labels as class ids."""
         x = np.empty((table.num_rows, len(self.columns.features)), dtype=np.float32)
-        write_features(table, self.feature_index, x, {}, False, (path, first_row))
+        write_features(table, self.numeric_index, x, {}, self.allow_missing, (path, first_row))
+        for name, j in self.categorical.items():
+            column = table.column(name)
+            if not self.allow_missing and column.null_count:
+                missing_error(
+                    name, np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False)), (path, first_row)
+                )
+            if self.vocabularies is None:
+                x[:, j] = UNKNOWN
+            else:
+                x[:, j] = category_indices(column, self.vocabularies[name])
+                self.unseen[name] += int(np.count_nonzero(x[:, j] == UNKNOWN))
         y = None
         if self.columns.targets:
             bad = BadLabels()
@@ -125,6 +158,10 @@ class RowEncoder:
         if self.columns.id is not None:
             ids = table.column(self.columns.id).cast(pa.string()).combine_chunks()
         return Rows(x, y, ids)
+
+    def log_unseen(self, split: str) -> None:
+        """One line for the values training never saw (now unknown), counted in `encode`."""
+        log_unseen(split, self.unseen)
 
 
 def _is_number(kind: pa.DataType) -> bool:

@@ -1,8 +1,11 @@
 """What the model learns from a streamed training split, from one pass over its files.
 
-The per-feature mean and standard deviation (standardization) and the per-channel label
-counts (class weights) come from one pass over the row groups, merged in float64 (Chan et
-al.'s pairwise update), so no more than a row group is held. The pass also checks every
+The per-feature mean, standard deviation and median over the values present (standardization
+and imputation), the share of gaps per feature (missing indicators), the categorical
+features' vocabularies (embeddings) and the per-channel label counts (class weights) come
+from one pass over the row groups, merged in float64 (Chan et al.'s pairwise update), so no
+more than a row group is held (plus a bounded sample per numeric column for the median,
+exact up to 16384 values: `median_sample.py`). The pass also checks every
 training value, before training starts. Its result is cached beside the files, keyed by
 their paths, sizes and modification times and by the columns and labels read: a second run
 on unchanged files reads nothing.
@@ -18,58 +21,106 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import torch
 from torch import Tensor
 
+from multiout.data.encoding import category_strings, vocabulary
+from multiout.data.median_sample import SAMPLE_SIZE, MedianSample
 from multiout.data.parquet_files import ParquetSplit
 from multiout.data.stream_rows import RowEncoder
+from multiout.data.vocabularies import check_vocabulary_size
 from multiout.metrics.per_channel import label_counts
 from multiout.runtime.atomic import write_json_atomic
 
 log = logging.getLogger(__name__)
 
 CACHE_PREFIX = ".multiout-statistics-"
+ARRAYS = ("mean", "std", "counts", "median", "missing")
 
 
 @dataclass
 class SplitStatistics:
-    """Rows, per-feature mean and standard deviation (float64), and `[C, K]` label counts."""
+    """Rows, per-feature mean, standard deviation and median over the values present (float64),
+    `[C, K]` label counts, per-feature count of missing values, and the categorical features'
+    vocabularies. Categorical positions hold 0 in the pass, so they get 0, 1 (after the
+    constant-feature rule) and 0: standardizing leaves their indices unchanged."""
 
     rows: int
     mean: np.ndarray
     std: np.ndarray
     counts: np.ndarray
+    median: np.ndarray
+    missing: np.ndarray
+    vocabularies: dict[str, list]
 
-    def standardization(self) -> tuple[Tensor, Tensor]:
-        """Mean and standard deviation as the model keeps them; a constant feature gets 1."""
+    def standardization(self) -> tuple[Tensor, Tensor, Tensor]:
+        """Mean, standard deviation and median as the model keeps them; a constant feature gets 1."""
         std = self.std.copy()
         std[std < 1e-12] = 1.0
-        return torch.from_numpy(self.mean).float(), torch.from_numpy(std).float()
+        return tuple(torch.from_numpy(a).float() for a in (self.mean, std, self.median))  # type: ignore[return-value]
 
 
-def compute_statistics(split: ParquetSplit, encoder: RowEncoder, num_classes: int) -> SplitStatistics:
-    """One pass over every row group of `split`, in file order."""
+class _Moments:
+    """NaN-aware per-column mean and sum of squared deviations, merged a block at a time in
+    float64 (Chan et al.'s pairwise update), each column over its own count of values."""
+
+    def __init__(self, width: int) -> None:
+        self.n, self.mean, self.m2 = np.zeros(width), np.zeros(width), np.zeros(width)
+
+    def add(self, x: np.ndarray, present: np.ndarray) -> None:
+        n = present.sum(axis=0)
+        mean = np.where(present, x, 0.0).sum(axis=0) / np.maximum(n, 1)
+        m2 = np.where(present, np.square(x - mean), 0.0).sum(axis=0)
+        total = self.n + n
+        delta = mean - self.mean
+        self.mean = self.mean + delta * (n / np.maximum(total, 1))
+        self.m2 = self.m2 + m2 + np.square(delta) * (self.n * n / np.maximum(total, 1))
+        self.n = total
+
+    def std(self) -> np.ndarray:
+        return np.sqrt(self.m2 / np.maximum(self.n, 1))
+
+
+def compute_statistics(
+    split: ParquetSplit, encoder: RowEncoder, num_classes: int, max_categories: int = 1000
+) -> SplitStatistics:
+    """One pass over every row group of `split`, in file order: moments, medians (see
+    `median_sample.py`), gaps, label counts and the vocabularies of `encoder.categorical`
+    (more than `max_categories` values in one is an `InputError`)."""
     features = len(encoder.columns.features)
-    rows, mean, m2 = 0, np.zeros(features), np.zeros(features)
+    numeric = list(encoder.numeric_index.values())
+    moments, sample = _Moments(features), MedianSample(len(numeric))
+    rows, missing = 0, np.zeros(features, dtype=np.int64)
+    seen: dict[str, set[str | None]] = {name: set() for name in encoder.categorical}
     counts = torch.zeros(len(encoder.columns.targets), num_classes, dtype=torch.int64)
     for group in split.row_groups:
-        block = encoder.read(group)
+        table = encoder.load(group)
+        block = encoder.encode(table, group.path, group.first_row)
         x = block.x.astype(np.float64)
-        n = len(x)
-        block_mean = x.mean(axis=0)
-        block_m2 = np.square(x - block_mean).sum(axis=0)
-        delta = block_mean - mean
-        total = rows + n
-        mean = mean + delta * (n / total)
-        m2 = m2 + block_m2 + np.square(delta) * (rows * n / total)
-        rows = total
+        present = ~np.isnan(x)
+        moments.add(x, present)
+        for i, j in enumerate(numeric):
+            sample.add(i, block.x[present[:, j], j])
+        missing += (~present).sum(axis=0)
+        for name, j in encoder.categorical.items():
+            column = table.column(name)
+            missing[j] += column.null_count
+            seen[name].update(pc.unique(category_strings(column)).to_pylist())
+            check_vocabulary_size(name, len(seen[name]), max_categories, split.key)
+        rows += len(x)
         if block.y is not None:
             counts += label_counts(torch.from_numpy(block.y), num_classes, encoder.ignore_index)
-    return SplitStatistics(rows, mean, np.sqrt(m2 / rows), counts.numpy())
+    median = np.zeros(features)
+    median[numeric] = sample.medians()
+    vocabularies = {name: vocabulary(values) for name, values in seen.items()}
+    return SplitStatistics(rows, moments.mean, moments.std(), counts.numpy(), median, missing, vocabularies)
 
 
-def cached_statistics(split: ParquetSplit, encoder: RowEncoder, num_classes: int) -> SplitStatistics:
+def cached_statistics(
+    split: ParquetSplit, encoder: RowEncoder, num_classes: int, max_categories: int = 1000
+) -> SplitStatistics:
     """`compute_statistics`, from the cache file beside the first file if it is current; a
     directory that cannot be written (or one not on the local disk) is not cached in."""
     key = {
@@ -78,6 +129,10 @@ def cached_statistics(split: ParquetSplit, encoder: RowEncoder, num_classes: int
         "targets": encoder.columns.targets,
         "label_values": encoder.label_values,
         "ignore_index": encoder.ignore_index,
+        "categorical": list(encoder.categorical),
+        "allow_missing": encoder.allow_missing,
+        "max_categories": max_categories,
+        "median_sample": SAMPLE_SIZE,
     }
     digest = hashlib.sha256(json.dumps(key, default=str).encode()).hexdigest()[:16]
     local = isinstance(split.row_groups[0].fragment.filesystem, pafs.LocalFileSystem)
@@ -86,17 +141,17 @@ def cached_statistics(split: ParquetSplit, encoder: RowEncoder, num_classes: int
         try:
             saved = json.loads(path.read_text())
             if saved["key"] == json.loads(json.dumps(key, default=str)):
-                return SplitStatistics(
-                    saved["rows"], np.array(saved["mean"]), np.array(saved["std"]), np.array(saved["counts"])
-                )
-        except (OSError, ValueError, KeyError):
+                arrays = {name: np.array(saved[name]) for name in ARRAYS}
+                return SplitStatistics(saved["rows"], **arrays, vocabularies=saved["vocabularies"])
+        except (OSError, ValueError, KeyError, TypeError):
             pass  # a damaged cache is computed again
-    stats = compute_statistics(split, encoder, num_classes)
-    record = {"key": key, "rows": stats.rows, "mean": stats.mean.tolist(), "std": stats.std.tolist()}
+    stats = compute_statistics(split, encoder, num_classes, max_categories)
+    record = {"key": key, "rows": stats.rows, "vocabularies": stats.vocabularies}
+    record.update({name: getattr(stats, name).tolist() for name in ARRAYS})
     try:
         if path is None or not os.access(path.parent, os.W_OK):
             raise OSError("the files' directory is not writable or not local")
-        write_json_atomic(path, {**record, "counts": stats.counts.tolist()})
+        write_json_atomic(path, record)
     except OSError as err:
         log.info(f"{split.key}: statistics not cached ({err}); the next run makes the pass again")
     return stats

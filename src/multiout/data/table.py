@@ -172,17 +172,17 @@ def write_features(
         column = batch.column(name)
         if name in categories:
             if not allow_missing and column.null_count:
-                _missing_error(name, np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False)), where)
+                missing_error(name, np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False)), where)
             block[:, index[name]] = categories[name].codes(column)
             continue
         values = block[:, index[name]]
         values[:] = column.to_numpy(zero_copy_only=False)
         bad = np.isinf(values) if allow_missing else ~np.isfinite(values)
         if bad.any():
-            _missing_error(name, np.flatnonzero(bad), where, infinite=bool(np.isinf(values).any()))
+            missing_error(name, np.flatnonzero(bad), where, infinite=bool(np.isinf(values).any()))
 
 
-def _missing_error(name: str, rows: np.ndarray, where: tuple[object, int], infinite: bool = False) -> None:
+def missing_error(name: str, rows: np.ndarray, where: tuple[object, int], infinite: bool = False) -> None:
     path, row0 = where
     fix = "fill or drop those rows, or exclude the column"
     if not infinite:

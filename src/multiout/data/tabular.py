@@ -43,6 +43,15 @@ def check_label_values(label_values: Sequence, ignore_index: int) -> list:
     return values
 
 
+def check_feature_options(missing_features: str, max_categories: int) -> None:
+    if missing_features not in MISSING_FEATURES:
+        raise InputError(
+            f"data.missing_features must be one of {list(MISSING_FEATURES)}, got {missing_features!r}"
+        )
+    if max_categories < 1:
+        raise InputError(f"data.max_categories must be a positive integer, got {max_categories}")
+
+
 class TabularDataModule(TensorDataModule):
     """Splits from one file (by `val_fraction`/`test_fraction`) or from one file per split.
 
@@ -83,12 +92,7 @@ class TabularDataModule(TensorDataModule):
             batch_size, num_workers, shuffle_seed, device_resident_max_gb, device_resident_on_cpu
         )
         self.label_values = check_label_values(label_values, ignore_index)
-        if missing_features not in MISSING_FEATURES:
-            raise InputError(
-                f"data.missing_features must be one of {list(MISSING_FEATURES)}, got {missing_features!r}"
-            )
-        if max_categories < 1:
-            raise InputError(f"data.max_categories must be a positive integer, got {max_categories}")
+        check_feature_options(missing_features, max_categories)
         self.files = _split_files(path, train_path, val_path, test_path)
         self.predict_path = predict_path
         first = next(iter(self.files.values()), predict_path)

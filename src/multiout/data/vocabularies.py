@@ -25,14 +25,19 @@ def training_vocabularies(
     vocabularies = {}
     for name, j in positions.items():
         vocab = vocabulary(files[name].present(x[:, j]))
-        if len(vocab) > max_categories:
-            raise InputError(
-                f"{path}: categorical column {name!r} has {len(vocab)} distinct values in the training "
-                f"split, more than data.max_categories={max_categories}; looks like an id column: put it "
-                f"in data.exclude_columns or data.id_column, or raise data.max_categories"
-            )
+        check_vocabulary_size(name, len(vocab), max_categories, path)
         vocabularies[name] = vocab
     return vocabularies
+
+
+def check_vocabulary_size(name: str, size: int, max_categories: int, path: object) -> None:
+    """A categorical column with more than `max_categories` values is most likely an id."""
+    if size > max_categories:
+        raise InputError(
+            f"{path}: categorical column {name!r} has {size} distinct values in the training "
+            f"split, more than data.max_categories={max_categories}; looks like an id column: put it "
+            f"in data.exclude_columns or data.id_column, or raise data.max_categories"
+        )
 
 
 def encode_categories_(
@@ -67,6 +72,11 @@ def to_vocabularies_(
 ) -> None:
     """Replaces the file codes in `x` by vocabulary indices (0: unseen in training)."""
     unseen = {name: files[name].to_vocabulary(x[:, j], vocabularies[name]) for name, j in positions.items()}
+    log_unseen(split, unseen)
+
+
+def log_unseen(split: str, unseen: dict[str, int]) -> None:
+    """One line for a split's values that training never saw (now unknown), per column."""
     counts = [f"{count} value{'s' * (count != 1)} of {name!r}" for name, count in unseen.items() if count]
     if counts:
         log.warning(f"{split}: {', '.join(counts)} not seen in training -> unknown")
