@@ -38,7 +38,7 @@ class StreamSampler(ShardedBatchSampler):
         generator = torch.Generator().manual_seed(derived_seed(self.seed, self.epoch, first_row))
         return torch.randperm(num_rows, generator=generator)
 
-    def remaining_batches(self) -> tuple[Tensor, ...]:
+    def remaining_batches(self, device: torch.device | None = None) -> tuple[Tensor, ...]:
         raise TypeError("a StreamSampler plans rows, not indices; iterate over its StreamBatches")
 
 
