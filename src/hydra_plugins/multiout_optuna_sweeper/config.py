@@ -10,8 +10,8 @@ from hydra.core.config_store import ConfigStore
 class OptunaSweeperConf:
     _target_: str = "hydra_plugins.multiout_optuna_sweeper.sweeper.OptunaSweeper"
     # An Optuna sampler as a `_target_` dict (e.g. optuna.samplers.TPESampler); null: TPE.
-    # Its `seed` is offset by the trials a study already has, so a continued study does
-    # not repeat the trials of its first launch.
+    # Its `seed` holds for a new study's first launch; a continued study reseeds it at
+    # random, so that it does not repeat the trials of its first launch.
     sampler: Any = None
     # An Optuna pruner as a `_target_` dict: hydra/sweeper/pruner=median, hyperband or
     # successive_halving (conf/hydra/sweeper/pruner/); null: no pruning.

@@ -43,17 +43,28 @@ class OptunaPruning(Callback):
         if trainer.sanity_checking or trainer.state.fn != TrainerFn.FITTING or self.trial_number is None:
             return
         epoch = trainer.current_epoch
-        prune = False
-        if trainer.is_global_zero:
-            value = self._value(trainer)
-            trial = self._open()
-            trial.report(value, step=epoch)
-            prune = trial.should_prune()
-            if prune:
-                trial.set_user_attr(PRUNED_AT_EPOCH, epoch)
-                log.info(f"trial {self.trial_number} pruned at epoch {epoch} ({self.monitor}={value:.4f})")
-        if trainer.strategy.broadcast(prune, src=0):
+        value = self._value(trainer)  # on every process: a missing metric stops them all alike
+        decision, failure = "go on", None
+        if trainer.is_global_zero:  # only the first process talks to the storage
+            try:
+                decision = "prune" if self._report(value, epoch) else "go on"
+            except Exception as err:  # the others wait in the broadcast below: tell them, then raise
+                decision, failure = "failed", err
+        decision = trainer.strategy.broadcast(decision, src=0)
+        if decision == "failed":
+            raise failure or RuntimeError("the first process could not report to the Optuna trial")
+        if decision == "prune":
             trainer.should_stop = True
+
+    def _report(self, value: float, epoch: int) -> bool:
+        """Reports `value` at `epoch` to the trial; whether the pruner stops it there."""
+        trial = self._open()
+        trial.report(value, step=epoch)
+        if not trial.should_prune():
+            return False
+        trial.set_user_attr(PRUNED_AT_EPOCH, epoch)
+        log.info(f"trial {self.trial_number} pruned at epoch {epoch} ({self.monitor}={value:.4f})")
+        return True
 
     def _value(self, trainer: L.Trainer) -> float:
         value = trainer.callback_metrics.get(self.monitor)

@@ -130,7 +130,7 @@ class StreamDataModule(TensorDataModule):
             self.vocabularies = self._train_statistics.vocabularies if self.categorical else {}
         return self.vocabularies
 
-    @property
+    @functools.cached_property  # read by build_model and the checkpoint check: one log line
     def imputed_features(self) -> list[str]:
         """Numeric features with gaps in the training split: the model adds a missing indicator
         for each (and imputes every missing number with the training median)."""

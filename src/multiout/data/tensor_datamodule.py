@@ -159,18 +159,3 @@ class TensorDataModule(L.LightningDataModule):
                 return None
             self.resident[split] = tuple(t.to(device) for t in self.splits[split])
         return device
-
-
-def standardization(x: Tensor, block_rows: int = 8192) -> tuple[Tensor, Tensor]:
-    """Per-feature mean and standard deviation in float64, a block of rows at a time (no full
-    float64 copy); constant features get a standard deviation of 1 so they pass unchanged."""
-    mean = torch.zeros(x.shape[1], dtype=torch.float64)
-    for block in x.split(block_rows):
-        mean += block.double().sum(dim=0)
-    mean /= len(x)
-    sq = torch.zeros_like(mean)
-    for block in x.split(block_rows):
-        sq += (block.double() - mean).square().sum(dim=0)
-    std = (sq / len(x)).sqrt()
-    std[std < 1e-12] = 1.0
-    return mean.float(), std.float()

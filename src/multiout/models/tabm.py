@@ -40,7 +40,7 @@ class BatchEnsembleLinear(nn.Module):
             random_signs(members, in_features) if signs else torch.ones(members, in_features)
         )
         self.s = nn.Parameter(torch.ones(members, out_features))
-        # Every member's bias starts the same: one shared bias plus member offsets at 0.
+        # One bias per member, all starting equal.
         self.bias = nn.Parameter(
             nn.init.uniform_(torch.empty(out_features), -bound, bound).repeat(members, 1)
         )

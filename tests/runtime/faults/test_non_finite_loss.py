@@ -5,6 +5,7 @@ from __future__ import annotations
 import lightning as L
 import pytest
 import torch
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from multiout.data.synthetic import SyntheticDataModule
 from multiout.models.classifier import MultiOutputClassifier
@@ -64,3 +65,23 @@ def test_no_checkpoint_is_written_after_the_bad_step(tmp_path):
 def test_caught_at_the_epoch_end_without_logging_steps(tmp_path):
     message, seen, trainer = fit_until_caught(tmp_path, log_every_n_steps=0)
     assert f"at step {BAD_BATCH}" in message and seen.ended == trainer.num_training_batches == 15
+
+
+class SigtermAfterBadStep(L.Callback):
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if batch_idx == BAD_BATCH + 1:
+            raise SIGTERMException()
+
+
+def test_a_sigterm_after_an_unchecked_bad_step_saves_no_bad_weights(tmp_path):
+    # The non-finite check comes first among the exception hooks, the SIGTERM save after it:
+    # the save must still see the unchecked bad loss and refuse to write.
+    saver = LastCheckpoint(str(tmp_path), every_n_train_steps=0)  # only the save on SIGTERM
+    callbacks = [NonFiniteLoss(), saver, SigtermAfterBadStep()]
+    trainer = quiet_trainer(
+        tmp_path, max_epochs=1, limit_val_batches=0, log_every_n_steps=50, callbacks=callbacks
+    )
+    data = SyntheticDataModule(num_samples=600, num_features=6, num_channels=4, batch_size=32)
+    with pytest.raises(NonFiniteLossError, match=f"at step {BAD_BATCH}"):
+        trainer.fit(NanAtBatch(**small_classifier().hparams), datamodule=data)
+    assert not (tmp_path / "last.ckpt").exists()

@@ -123,7 +123,10 @@ class NonFiniteLoss(Callback):
     def on_exception(
         self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
     ) -> None:
-        self._losses, self._steps = [], []  # a stopped run checks nothing more
+        if isinstance(exception, NonFiniteLossError):  # reported: checks nothing more
+            self._losses, self._steps = [], []
+        # Any other stop (SIGTERM, Ctrl-C) keeps them, so that the checkpoint saved on the way
+        # out is still checked.
 
     def check(self, trainer: L.Trainer) -> None:
         """Raise `NonFiniteLossError` if a loss since the last check was not finite: one host
