@@ -165,10 +165,19 @@ class TabularDataModule(TensorDataModule):
         if not self.categorical:
             self.vocabularies = self.vocabularies or {}
             return
-        where = self.files.get("all") or self.files.get("train", "data")
         self.vocabularies = encode_categories_(
-            self.splits, categories, self.categorical, self.vocabularies, self.max_categories, where
+            self.splits,
+            categories,
+            self.categorical,
+            self.vocabularies,
+            self.max_categories,
+            self._train_file,
         )
+
+    @property
+    def _train_file(self) -> str:
+        """The file the training split comes from, as messages name it."""
+        return self.files.get("all") or self.files.get("train", "data")
 
     @property
     def categorical_features(self) -> dict[str, list]:
@@ -183,8 +192,9 @@ class TabularDataModule(TensorDataModule):
         for each (and imputes every missing number with the training median)."""
         if self._imputed is None:
             train = self._train_features()
-            where = self.files.get("all") or self.files.get("train", "data")
-            self._imputed = imputed_features(train, self.feature_names, self.categorical_features, where)
+            self._imputed = imputed_features(
+                train, self.feature_names, self.categorical_features, self._train_file
+            )
         return self._imputed
 
     def feature_statistics(self) -> tuple[Tensor, Tensor, Tensor]:
