@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 import torch
 
+from multiout.data import stream_statistics
 from multiout.data.batching import ShardedBatchSampler
 from multiout.data.stream import StreamDataModule
 from multiout.data.stream_rows import numeric_class_ids, rank_batches
@@ -191,3 +192,34 @@ def test_statistics_without_the_cache_leave_the_data_directory_as_it_was(tmp_pat
     mean, *_ = streamed(tmp_path, cache_statistics=False).feature_statistics()
     np.testing.assert_allclose(mean.numpy(), frame[FEATURES].mean().to_numpy(), rtol=1e-6)
     assert sorted(p.name for p in (tmp_path / "train").iterdir()) == [f"part-{i}.parquet" for i in range(5)]
+
+
+def test_prepare_data_makes_the_one_pass_that_setup_on_every_other_process_reads(tmp_path, monkeypatch):
+    frame = write_dataset(tmp_path / "train")
+    passes = []
+    compute = stream_statistics.compute_statistics
+
+    def counted(*args, **kwargs):
+        passes.append(1)
+        return compute(*args, **kwargs)
+
+    monkeypatch.setattr("multiout.data.stream_statistics.compute_statistics", counted)
+    streamed(tmp_path).prepare_data()  # Lightning: one process per node
+    assert len(passes) == 1
+    assert len(list((tmp_path / "train").glob(".multiout-statistics-*.json"))) == 1
+    other = streamed(tmp_path)  # another process: its own module
+    other.setup("fit")
+    assert len(passes) == 1
+    mean, *_ = other.feature_statistics()
+    np.testing.assert_allclose(mean.numpy(), frame[FEATURES].mean().to_numpy(), rtol=1e-6)
+    assert len(passes) == 1
+
+    # Where the cache cannot be written, each process's setup makes the pass itself.
+    monkeypatch.setattr("multiout.data.stream_statistics.os.access", lambda *args: False)
+    write_dataset(tmp_path / "train", seed=1)
+    streamed(tmp_path).prepare_data()
+    unwritable = streamed(tmp_path)
+    unwritable.setup("fit")
+    assert len(passes) == 3
+    unwritable.feature_statistics()
+    assert len(passes) == 3

@@ -105,18 +105,29 @@ class StreamDataModule(TensorDataModule):
         self.feature_names = self.columns.features
         self.channel_names = self.columns.targets
         self.predict_ids = None  # ids travel with each predicted batch
+        self._statistics: SplitStatistics | None = None
+
+    def prepare_data(self) -> None:
+        """The statistics pass, on one process per node (Lightning calls this hook there only,
+        then holds the others until it returns): it writes the cache that `setup` reads."""
+        if "train" in self.files:
+            self._train_statistics()
 
     def setup(self, stage: str | None = None) -> None:
-        """Nothing to load: rows are read as batches are asked for."""
-        if stage == "fit" and "train" not in self.files:
-            raise InputError("data: no train split; set data.train_path")
+        """Rows are read as batches are asked for; fitting needs the training statistics, read
+        from the cache `prepare_data` wrote, or made here where it could not write one."""
+        if stage == "fit":
+            self._train_statistics()
 
-    @functools.cached_property
     def _train_statistics(self) -> SplitStatistics:
-        self.setup("fit")
-        compute = cached_statistics if self.cache_statistics else compute_statistics
-        encoder = self._encoder("train", statistics_pass=True)
-        return compute(self.files["train"], encoder, self.num_classes, self.max_categories)
+        """The training split's statistics: from the cache or one pass, once per process."""
+        if self._statistics is None:
+            if "train" not in self.files:
+                raise InputError("data: no train split; set data.train_path")
+            compute = cached_statistics if self.cache_statistics else compute_statistics
+            encoder = self._encoder("train", statistics_pass=True)
+            self._statistics = compute(self.files["train"], encoder, self.num_classes, self.max_categories)
+        return self._statistics
 
     @property
     def categorical_features(self) -> dict[str, list]:
@@ -127,14 +138,14 @@ class StreamDataModule(TensorDataModule):
                     f"data: categorical columns {self.categorical} need their vocabularies from a train "
                     f"split (data.train_path) or a checkpoint (ckpt_path)"
                 )
-            self.vocabularies = self._train_statistics.vocabularies if self.categorical else {}
+            self.vocabularies = self._train_statistics().vocabularies if self.categorical else {}
         return self.vocabularies
 
     @functools.cached_property  # read by build_model and the checkpoint check: one log line
     def imputed_features(self) -> list[str]:
         """Numeric features with gaps in the training split: the model adds a missing indicator
         for each (and imputes every missing number with the training median)."""
-        stats = self._train_statistics
+        stats = self._train_statistics()
         shares = {
             name: int(gaps) / stats.rows for name, gaps in zip(self.feature_names, stats.missing, strict=True)
         }
@@ -143,11 +154,11 @@ class StreamDataModule(TensorDataModule):
     def feature_statistics(self) -> tuple[Tensor, Tensor, Tensor]:
         """The training split's per-feature mean, standard deviation and median over the values
         present (0, 1, 0 for categorical features): one pass, cached."""
-        return self._train_statistics.standardization()
+        return self._train_statistics().standardization()
 
     def train_label_counts(self) -> Tensor:
         """`[C, K]` count of each class per channel in the training labels (for class weights)."""
-        return torch.from_numpy(self._train_statistics.counts)
+        return torch.from_numpy(self._train_statistics().counts)
 
     def predict_dataloader(self) -> StreamBatches:
         return self._loader("predict", shuffle=False)
