@@ -194,7 +194,7 @@ def fit_one_step(model: MultiOutputClassifier, datamodule: L.LightningDataModule
 def test_fit_standardizes_with_the_data_modules_statistics_and_saves_them(tmp_path):
     x, y = torch.randn(B, F_IN) * 3 + 2, torch.randint(0, K, (B, C))
     data = GivenSplits(x, y)
-    data.feature_statistics = lambda: (x.mean(dim=0), x.std(dim=0))
+    data.feature_statistics = lambda: (x.mean(dim=0), x.std(dim=0), x.median(dim=0).values)
     model = make_model()
     fit_one_step(model, data, tmp_path)
     torch.testing.assert_close(model.feature_mean, x.mean(dim=0))
@@ -204,3 +204,21 @@ def test_fit_standardizes_with_the_data_modules_statistics_and_saves_them(tmp_pa
     standardized = (x - x.mean(dim=0)) / x.std(dim=0)  # by hand: what the trunk must see
     expected = model.head(model.trunk(standardized)).view(-1, K, C)
     torch.testing.assert_close(model(x), expected)
+
+
+@pytest.mark.parametrize(
+    "returned",
+    [
+        (torch.zeros(F_IN), torch.ones(F_IN)),  # mean and std only
+        [torch.zeros(F_IN), torch.ones(F_IN), torch.zeros(F_IN)],  # a list
+        (torch.zeros(F_IN), torch.ones(F_IN), torch.zeros(F_IN + 1)),  # a median of another width
+    ],
+)
+def test_feature_statistics_other_than_mean_std_median_stop_with_what_was_expected(returned):
+    data = GivenSplits(torch.randn(B, F_IN), torch.randint(0, K, (B, C)))
+    data.feature_statistics = lambda: returned
+    with pytest.raises(
+        TypeError,
+        match=rf"GivenSplits.feature_statistics\(\) must return \(mean, std, median\), three tensors of shape \[{F_IN}\]",
+    ):
+        make_model().fit_to_training_data(data)

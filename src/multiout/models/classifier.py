@@ -15,7 +15,7 @@ from multiout.metrics.per_channel import default_channel_names
 from multiout.metrics.results import EvalMetrics, StageResult
 from multiout.metrics.training import TrainingMetrics
 from multiout.models.ensemble import ensemble_logits, member_logits, member_targets
-from multiout.models.features import FeatureEncoder
+from multiout.models.features import FeatureEncoder, check_feature_statistics
 from multiout.models.loss import balanced_class_weights, cross_entropy_terms, mean_loss
 from multiout.models.ordinal import check_loss, corn_log_probs, outputs_per_channel
 from multiout.models.schedules import build_optimizer, build_scheduler, scheduler_class
@@ -117,11 +117,13 @@ class MultiOutputClassifier(LeanHooks, L.LightningModule):  # without LeanHooks:
         """Standardization, imputation and class weights from the training split, where the data
         module offers them (`feature_statistics()`, `train_label_counts()`; see docs/adapt.md)."""
         if hasattr(datamodule, "feature_statistics"):
-            mean, std, *median = datamodule.feature_statistics()  # (mean, std) or (mean, std, median)
+            mean, std, median = check_feature_statistics(
+                datamodule.feature_statistics(), len(self.feature_mean), type(datamodule).__name__
+            )
             self.feature_mean.copy_(mean)
             self.feature_std.copy_(std)
-            if median and self.encoder.active:
-                self.encoder.fill.copy_((median[0] - mean) / std)
+            if self.encoder.active:
+                self.encoder.fill.copy_((median - mean) / std)
         if self.class_weight is not None:
             if not hasattr(datamodule, "train_label_counts"):
                 raise InputError(

@@ -18,6 +18,28 @@ from torch import Tensor, nn
 from multiout.errors import InputError
 
 
+def check_feature_statistics(
+    statistics: object, num_features: int, source: str
+) -> tuple[Tensor, Tensor, Tensor]:
+    """A data module's `feature_statistics()`: `(mean, std, median)`, three tensors `[F]`. A
+    fork's module that returns anything else stops here, not as a shape error mid-training."""
+    if (
+        isinstance(statistics, tuple)
+        and len(statistics) == 3
+        and all(isinstance(t, Tensor) and t.shape == (num_features,) for t in statistics)
+    ):
+        return statistics
+    got = (
+        f"a tuple of {len(statistics)}: {[getattr(t, 'shape', type(t).__name__) for t in statistics]}"
+        if isinstance(statistics, tuple)
+        else type(statistics).__name__
+    )
+    raise TypeError(
+        f"{source}.feature_statistics() must return (mean, std, median), three tensors of shape "
+        f"[{num_features}] (data/missing.py:imputation_statistics computes them); got {got}"
+    )
+
+
 def embedding_size(num_categories: int) -> int:
     """fastai's rule of thumb, capped at 16: `min(16, round(1.6 * n ** 0.56))` for `n` categories
     (the vocabulary plus the unknown index)."""
