@@ -120,3 +120,22 @@ def test_each_logged_tensor_is_converted_to_a_number_once_while_unchanged():
     assert counter.reads == 3
     with pytest.raises(ValueError, match="does not contain a single element"):
         result.convert_tensors_to_scalars({"a": torch.ones(2)})
+
+
+def test_scalar_conversions_are_shared_from_the_start_of_a_fit_not_from_building_a_model(
+    tmp_path, monkeypatch
+):
+    from lightning.fabric.utilities.apply_func import convert_tensors_to_scalars
+    from lightning.pytorch.trainer.connectors.logger_connector import logger_connector, result
+
+    from multiout.runtime import speed
+
+    for module in (result, logger_connector):  # as in a process that has not fitted yet
+        monkeypatch.setattr(module, "convert_tensors_to_scalars", convert_tensors_to_scalars)
+    model = small_classifier()
+    assert result.convert_tensors_to_scalars is convert_tensors_to_scalars
+    assert logger_connector.convert_tensors_to_scalars is convert_tensors_to_scalars
+    data = SyntheticDataModule(num_samples=200, num_features=6, num_channels=4, batch_size=32)
+    quiet_trainer(tmp_path, fast_dev_run=True).fit(model, datamodule=data)
+    assert result.convert_tensors_to_scalars == speed._MEMO.convert
+    assert logger_connector.convert_tensors_to_scalars == speed._MEMO.convert

@@ -6,7 +6,7 @@ queued kernels. The tricks here win back what is worth it (measured in docs/benc
 
 - `LeanHooks`, a LightningModule mixin: remove it from `MultiOutputClassifier`'s bases to go
   back to plain Lightning; `tests/runtime/test_speed.py` fails if a Lightning upgrade breaks
-  what it relies on. It also installs `share_scalar_conversions`.
+  what it relies on. It installs `share_scalar_conversions` when a fit starts.
 - `NoProfiler`, the default `trainer.profiler` (`conf/trainer/default.yaml`); `trainer.profiler=null`
   restores Lightning's pass-through profiler.
 """
@@ -42,11 +42,13 @@ class LeanHooks(L.LightningModule):
     - Lightning stores the running hook's name in `_current_fx_name` about 40 times a step;
       `nn.Module.__setattr__` first checks each value against the parameter, buffer and
       module types (~3% of a default CPU step). A name is none of those: stored directly.
+    - Each logged tensor is turned into a number once (`share_scalar_conversions`), installed
+      when a fit starts: importing or building a model changes nothing in Lightning.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def on_fit_start(self) -> None:
         share_scalar_conversions()
+        super().on_fit_start()
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "_current_fx_name":
@@ -124,7 +126,8 @@ def share_scalar_conversions() -> None:
     conversions reuse that number while the tensor is unchanged (same storage, same version).
 
     Patches the name `convert_tensors_to_scalars` in Lightning's result collection and logger
-    connector, for every trainer in the process; the numbers are the same as without it.
+    connector, for every later trainer in the process too; the numbers are the same as without
+    it. Called by `LeanHooks.on_fit_start` only.
     """
     for module in (result, logger_connector):
         module.convert_tensors_to_scalars = _MEMO.convert  # type: ignore[attr-defined]
