@@ -10,6 +10,7 @@ import torch
 from omegaconf import OmegaConf
 
 from multiout.runtime.build import build, build_group, build_model, build_trainer
+from multiout.runtime.config_keys import misspelt_key
 from multiout.runtime.run import run_train
 from multiout.runtime.speed import NoProfiler
 from tests.helpers import REPO_ROOT, compose_train
@@ -85,3 +86,12 @@ def test_default_profiler_records_nothing_and_debug_profiler_writes_a_report(tmp
     run_train(compose_train("debug=profiler", "data.num_samples=1000", "logger=none", output_dir=tmp_path))
     report = (tmp_path / "fit-profile.txt").read_text()
     assert "run_training_batch" in report and "[Strategy]SingleDeviceStrategy.training_step" in report
+
+
+@pytest.mark.parametrize("data", ["synthetic", "tabular"])
+def test_the_cpu_switch_for_resident_data_is_no_user_key_but_a_test_can_add_it(data):
+    assert "device_resident_on_cpu" not in compose_train(f"data={data}").data
+    added = compose_train(f"data={data}", "+data.device_resident_on_cpu=true")
+    assert misspelt_key(dict(added.data), dict(compose_train(f"data={data}").data)) is None
+    if data == "synthetic":
+        assert build(added.data).device_resident_on_cpu is True

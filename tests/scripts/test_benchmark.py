@@ -70,7 +70,7 @@ def test_the_gpu_section_runs_its_candidates_and_counts_on_a_cpu(tmp_path):
     """Section 5's code, with the CPU standing in for the GPU (the same resident-data path)."""
     from bench.gpu import cuda_setting, report_rows
 
-    small = ["trainer=cpu", "data.num_samples=400", "data.batch_size=100", "data.device_resident_on_cpu=true"]
+    small = ["trainer=cpu", "data.num_samples=400", "data.batch_size=100", "+data.device_resident_on_cpu=true"]  # fmt: skip
     result = cuda_setting(REPO_ROOT, small, rounds=1, device="cpu")
     for name in ("template", "template_host_batches", "raw", "raw_resident"):
         assert result[f"{name}_samples_per_s_wall"] > 0
