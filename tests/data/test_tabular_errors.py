@@ -101,3 +101,35 @@ def test_missing_split_is_reported_when_asked_for(tmp_path):
 def test_label_values_must_be_distinct(tmp_path):
     path = write_table(make_frame(), tmp_path / "d.csv")
     assert "at least two distinct labels" in error_of(path=path, label_values=[0, 0, 1])
+
+
+BIG = 2**53 + 1  # the first integer float64 cannot hold: read as a number, it becomes 2**53
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_label_float64_cannot_hold_names_file_column_row_and_the_text_labels_to_give(tmp_path, suffix):
+    frame = make_frame().fillna(0).astype({"y_a": "int64", "y_b": "int64"})
+    frame.loc[5, "y_b"] = BIG
+    path = write_table(frame, tmp_path / f"d{suffix}")
+    if suffix == ".csv":
+        assert f",{BIG}\n" in (tmp_path / "d.csv").read_text()  # the integer, not a rounded float
+    message = error_of(path=path, exclude_columns=["id"])
+    assert f"d{suffix}: target column 'y_b' has label of about {2**53}" in message
+    assert "first at row 6, 1 row" in message and "data.label_values=['-1','0','1']" in message
+
+
+def test_label_values_float64_cannot_hold_stop_before_reading_with_the_text_labels_to_give(tmp_path):
+    path = write_table(make_frame(), tmp_path / "d.csv")
+    message = error_of(path=path, exclude_columns=["id"], label_values=[-1, 0, BIG])
+    assert message.startswith(f"data.label_values: {BIG} is not below 2**53")
+    assert f"data.label_values=['-1','0','{BIG}']" in message
+
+
+def test_labels_given_as_text_tell_integers_beyond_float64_apart(tmp_path):
+    labels = [-1, 0, BIG, BIG - 1, 0, BIG]  # BIG - 1 is 2**53, which float64 would take BIG for
+    path = tmp_path / "d.csv"
+    path.write_text("f0,y_a\n" + "".join(f"{i},{label}\n" for i, label in enumerate(labels)))
+    values = ["-1", "0", str(BIG - 1), str(BIG)]
+    datamodule = loaded(train_path=str(path), label_values=values)
+    expected = [values.index(str(label)) for label in labels]  # by hand
+    assert datamodule.splits["train"][1][:, 0].tolist() == expected

@@ -27,6 +27,8 @@ from multiout.errors import InputError
 BATCH_ROWS = 65_536
 PARQUET_COLUMNS_PER_PASS = 8
 CSV_BLOCK_BYTES = 1 << 20  # Arrow's default block: small blocks keep its buffers small
+# Numeric labels are compared as float64, which holds every integer below this size exactly.
+EXACT_FLOAT_INT = 2**53
 
 
 @dataclass
@@ -61,12 +63,21 @@ class BadLabels:
             return
         name, (row, value, count) = next(iter(self.found.items()))
         how_many = "1 row" if count == 1 else f"{count} rows"
+        shown, fix = repr(value), "add it to data.label_values or clear those cells to mark them missing"
+        if isinstance(value, float) and abs(value) >= EXACT_FLOAT_INT:
+            shown = f"of about {value:.17g}"
+            fix = f"numbers from 2**53 on lose digits as float64; {quoted_labels(label_values)}"
         raise InputError(
-            f"{path}: target column {name!r} has label {value!r}, which is not in data.label_values "
-            f"{list(label_values)} (first at row {row}, {how_many}); add it to data.label_values "
-            f"or clear those cells to mark them missing"
+            f"{path}: target column {name!r} has label {shown}, which is not in data.label_values "
+            f"{list(label_values)} (first at row {row}, {how_many}); {fix}"
             + (f"; other columns with unknown labels: {list(self.found)[1:]}" if len(self.found) > 1 else "")
         )
+
+
+def quoted_labels(label_values: list) -> str:
+    """How to read numeric labels as text instead, where float64 cannot tell them apart."""
+    quoted = ",".join(f"'{v}'" for v in label_values)
+    return f"give them as text, data.label_values=[{quoted}], to compare the labels as text"
 
 
 def numeric_labels(label_values: list) -> bool:
@@ -206,8 +217,8 @@ def write_labels(
     """Writes the batch's target columns as class ids into their columns of `block`."""
     for name in (name for name in batch.schema.names if name in index):
         column = batch.column(name)
-        try:
-            column = column.cast(value_set.type)
+        try:  # integers beyond 2**53 as the nearest float: reported below as unknown labels
+            column = column.cast(value_set.type, safe=not pa.types.is_integer(column.type))
         except pa.ArrowInvalid as err:
             raise InputError(
                 f"{path}: target column {name!r} (type {column.type}) cannot hold data.label_values "

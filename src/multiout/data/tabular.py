@@ -24,7 +24,7 @@ from multiout.data.columns import Columns, resolve_categorical, resolve_columns
 from multiout.data.encoding import FileCategories
 from multiout.data.missing import imputation_statistics, imputed_features
 from multiout.data.splits import SPLITS, split_indices, split_sizes
-from multiout.data.table import Table, numeric_labels, read_table
+from multiout.data.table import EXACT_FLOAT_INT, Table, numeric_labels, quoted_labels, read_table
 from multiout.data.tensor_datamodule import TensorDataModule
 from multiout.data.vocabularies import encode_categories_
 from multiout.errors import InputError
@@ -38,6 +38,12 @@ def check_label_values(label_values: Sequence, ignore_index: int) -> list:
         raise InputError(f"data.label_values must list at least two distinct labels, got {values}")
     if not (numeric_labels(values) or all(isinstance(v, str) for v in values)):
         raise InputError(f"data.label_values must be all numbers or all strings, got {values}")
+    beyond = [v for v in values if isinstance(v, int) and abs(v) >= EXACT_FLOAT_INT]
+    if beyond:
+        raise InputError(
+            f"data.label_values: {beyond[0]} is not below 2**53, from where numbers lose digits as "
+            f"float64 (how numeric labels are compared); {quoted_labels(values)}"
+        )
     if 0 <= ignore_index < len(values):
         raise InputError(f"model.ignore_index={ignore_index} collides with class id {ignore_index}; use -100")
     return values
