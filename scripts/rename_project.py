@@ -1,8 +1,9 @@
 """Rename this project for your fork: `python scripts/rename_project.py <new_name>`.
 
-Renames the package folder under src/, then rewrites the old name, as a whole word, in every
-text file of the repository: imports, `_target_` entries in conf/, the
-pyproject metadata, docs, CI. Run it on a clean checkout (`git diff` shows what changed),
+Renames the package folder under src/ and the Hydra plugin folders named after it
+(src/hydra_plugins/<name>_*: `hydra_plugins` is one namespace that every installed package
+shares), then rewrites those names, as whole words, in every text file of the repository:
+imports, `_target_` entries in conf/, the pyproject metadata, docs, CI. Run it on a clean checkout (`git diff` shows what changed),
 then reinstall: `pip install -e ".[dev]"`. `--dry-run` lists the files it would change.
 Only the standard library is used, so it runs before anything is installed.
 """
@@ -58,9 +59,14 @@ def rename(root: Path, new: str, dry_run: bool = False) -> list[Path]:
         raise SystemExit(f"error: the new name must be a lowercase Python identifier, got {new!r}")
     if new == old:
         raise SystemExit(f"error: the package is already called {old!r}")
-    if (root / "src" / new).exists():
-        raise SystemExit(f"error: {root / 'src' / new} exists already")
-    pattern = re.compile(rf"\b{re.escape(old)}\b")
+    plugins = sorted(p for p in (root / "src" / "hydra_plugins").glob(f"{old}_*") if p.is_dir())
+    suffixes = [p.name.removeprefix(old) for p in plugins]
+    renamed = {p: p.with_name(new + suffix) for p, suffix in zip(plugins, suffixes, strict=True)}
+    for path in [root / "src" / new, *renamed.values()]:
+        if path.exists():
+            raise SystemExit(f"error: {path} exists already")
+    # The old name as a word of its own, or as the start of a plugin folder's name.
+    pattern = re.compile(rf"\b{re.escape(old)}(?=(?:{'|'.join(map(re.escape, suffixes))})?\b)")
     changed = []
     for path in text_files(root):
         try:
@@ -73,6 +79,8 @@ def rename(root: Path, new: str, dry_run: bool = False) -> list[Path]:
                 path.write_text(pattern.sub(new, text), encoding="utf-8")
     if not dry_run:
         (root / "src" / old).rename(root / "src" / new)
+        for plugin, new_path in renamed.items():
+            plugin.rename(new_path)
         # The old install's metadata would keep pointing at the old name.
         shutil.rmtree(root / "src" / f"{old}.egg-info", ignore_errors=True)
     return changed
@@ -90,7 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     for path in changed:
         print(path.relative_to(ROOT))
     verb = "would change" if args.dry_run else "changed"
-    print(f"{old} -> {args.new_name}: {verb} {len(changed)} files and src/{old}/ -> src/{args.new_name}/")
+    print(
+        f"{old} -> {args.new_name}: {verb} {len(changed)} files and the folders src/{old}/, "
+        f"src/hydra_plugins/{old}_*/ -> src/{args.new_name}/, src/hydra_plugins/{args.new_name}_*/"
+    )
     if not args.dry_run:
         print('now reinstall: pip install -e ".[dev]"')
     return 0

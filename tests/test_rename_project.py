@@ -37,7 +37,9 @@ def test_renamed_copy_installs_and_passes_tests(tmp_path):
     sh(sys.executable, "scripts/rename_project.py", NEW, cwd=repo, env=env)
 
     assert (repo / "src" / NEW / "__init__.py").is_file() and not (repo / "src" / old).exists()
-    leftover = re.compile(rf"\b{old}\b")
+    # The Hydra sweeper's folder too: two forks installed side by side share `hydra_plugins`.
+    assert [p.name for p in (repo / "src" / "hydra_plugins").iterdir()] == [f"{NEW}_optuna_sweeper"]
+    leftover = re.compile(rf"\b{old}(\b|_)")
     stale = [
         str(path.relative_to(repo))
         for path in repo.rglob("*")
@@ -64,6 +66,12 @@ def test_renamed_copy_installs_and_passes_tests(tmp_path):
         sh(*install, cwd=tmp_path, env=env)
     found = sh(python, "-c", f"import {NEW}; print({NEW}.__file__)", cwd=tmp_path, env=env).stdout
     assert found.strip() == str(repo / "src" / NEW / "__init__.py")
+    plugin = f"hydra_plugins.{NEW}_optuna_sweeper"
+    code = (
+        f"import {plugin}.config, {plugin}.sweeper; from hydra.core.config_store import ConfigStore; "
+        f"print(ConfigStore.instance().load('hydra/sweeper/optuna.yaml').node._target_)"
+    )
+    assert sh(python, "-c", code, cwd=tmp_path, env=env).stdout.strip() == f"{plugin}.sweeper.OptunaSweeper"
 
     # Quick tests that import the package and build models from the renamed configs.
     quick = ["tests/data", "tests/models", "tests/metrics", "-m", "not slow", "-p", "no:cacheprovider"]
