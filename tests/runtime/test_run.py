@@ -1,13 +1,17 @@
 """User mistakes end the run before training: one line on stderr, exit code 2, no traceback."""
 
+import json
+
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 
 from multiout.errors import InputError
+from multiout.runtime.build import build
 from multiout.runtime.checkpoints import existing_checkpoint
-from multiout.runtime.run import resume_command
-from tests.helpers import REPO_ROOT, run_script
+from multiout.runtime.run import resume_command, run_evaluate
+from tests.helpers import REPO_ROOT, quiet_trainer, run_script, small_classifier
 
 
 @pytest.mark.parametrize(
@@ -83,3 +87,28 @@ def test_the_resume_hint_repeats_the_launch_overrides_but_the_run_dir():
     finally:
         HydraConfig.instance().cfg = None
     assert hint == "python train.py trainer=ddp_sim seed=3 hydra.job.chdir=false 'resume=/runs/a b'"
+
+
+def test_an_evaluate_run_records_the_checkpoints_model_not_a_default_one(tmp_path):
+    data = ["data.num_samples=400", "data.num_features=6", "data.num_channels=4", "data.batch_size=64"]
+    with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base="1.3"):
+        datamodule = build(compose("evaluate", overrides=[*data, "ckpt_path=unused"]).data)
+    trainer = quiet_trainer(tmp_path, fast_dev_run=True)
+    trainer.fit(small_classifier(), datamodule=datamodule)  # one hidden layer of 8: no config's default
+    ckpt = tmp_path / "model.ckpt"
+    trainer.save_checkpoint(ckpt)
+    overrides = [
+        *data,
+        f"ckpt_path={ckpt}",
+        f"paths.output_dir={tmp_path / 'eval'}",
+        "logger=none",
+        "callbacks=none",
+    ]
+    with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base="1.3"):
+        cfg = compose("evaluate", overrides=[*overrides, "trainer.enable_progress_bar=false"])
+    assert set(cfg.model) == {"_target_", "ignore_index"}  # what Hydra records: no made-up architecture
+    run_evaluate(cfg)
+    record = json.loads((tmp_path / "eval" / "checkpoint_hparams.json").read_text())
+    saved = torch.load(ckpt, weights_only=True)["hyper_parameters"]
+    assert record == {"ckpt_path": str(ckpt), "hyper_parameters": json.loads(json.dumps(dict(saved)))}
+    assert record["hyper_parameters"]["net"]["hidden_sizes"] == [8]

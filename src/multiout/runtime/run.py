@@ -14,6 +14,7 @@ from typing import Any
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.utilities import rank_zero_only
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
@@ -38,6 +39,8 @@ from multiout.tasks.summary import log_summary
 from multiout.tasks.train import train
 
 log = logging.getLogger(__name__)
+
+CHECKPOINT_RECORD = "checkpoint_hparams.json"
 
 # Before Hydra composes a config that uses them.
 register_resolvers()
@@ -111,6 +114,7 @@ def run_evaluate(cfg: DictConfig) -> None:
         model = load_model(cfg.model._target_, ckpt_path, cfg.trusted_modules)
         datamodule = data_for_checkpoint(cfg.data, model, ckpt_path, "test")
         check_shapes(ckpt_path, dict(model.hparams), vars(datamodule), "the data")
+        _record_checkpoint(cfg.paths.output_dir, ckpt_path, model)
         print_start(cfg, datamodule, cfg.paths.output_dir)
         trainer = job.track(build_trainer(cfg))
         run_info = {"tags": _tags(cfg)}
@@ -128,6 +132,7 @@ def run_predict(cfg: DictConfig) -> None:
         datamodule = data_for_checkpoint(cfg.data, model, ckpt_path, "predict")
         shapes = {"num_features": getattr(datamodule, "num_features", None)}
         check_shapes(ckpt_path, dict(model.hparams), shapes, "the data")
+        _record_checkpoint(cfg.paths.output_dir, ckpt_path, model)
         writer = PredictionCSVWriter(
             cfg.predictions_file,
             channel_names=model.channel_names,
@@ -140,6 +145,14 @@ def run_predict(cfg: DictConfig) -> None:
         predict(trainer, model, datamodule)
         if trainer.is_global_zero:
             log.info(f"{writer.rows_written} rows of predictions written to {cfg.predictions_file}")
+
+
+@rank_zero_only
+def _record_checkpoint(output_dir: str, ckpt_path: str, model: L.LightningModule) -> None:
+    """What ran, beside the run's config (which names only the model's class): the checkpoint
+    and the hyperparameters the model was rebuilt from."""
+    record = {"ckpt_path": ckpt_path, "hyper_parameters": dict(model.hparams)}
+    write_json_atomic(Path(output_dir) / CHECKPOINT_RECORD, record)
 
 
 def _tags(cfg: DictConfig) -> list[str]:
