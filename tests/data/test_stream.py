@@ -18,7 +18,7 @@ from multiout.data.stream_rows import numeric_class_ids, rank_batches
 from multiout.data.table import BadLabels, write_labels
 from multiout.runtime.run import run_train
 from tests.data.stream_files import class_ids, write_dataset
-from tests.helpers import compose_train
+from tests.helpers import compose_train, quiet_trainer, small_classifier
 
 FEATURES = ["row", "f1", "f2"]
 
@@ -223,3 +223,17 @@ def test_prepare_data_makes_the_one_pass_that_setup_on_every_other_process_reads
     assert len(passes) == 3
     unwritable.feature_statistics()
     assert len(passes) == 3
+
+
+def test_validating_or_testing_makes_no_statistics_pass(tmp_path, monkeypatch):
+    write_dataset(tmp_path / "train")
+    passes = []
+    monkeypatch.setattr(
+        "multiout.data.stream_statistics.compute_statistics", lambda *a, **k: passes.append(1)
+    )
+    datamodule = streamed(tmp_path, val_path=str(tmp_path / "train"), test_path=str(tmp_path / "train"))
+    trainer = quiet_trainer(tmp_path, limit_val_batches=2, limit_test_batches=2)
+    model = small_classifier(num_features=len(FEATURES), num_channels=3)
+    trainer.validate(model, datamodule=datamodule, verbose=False)
+    trainer.test(model, datamodule=datamodule, verbose=False)
+    assert passes == []

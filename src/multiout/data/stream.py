@@ -19,6 +19,7 @@ import functools
 
 import torch
 from lightning.pytorch.accelerators import CUDAAccelerator
+from lightning.pytorch.trainer.states import TrainerFn
 from torch import Tensor
 
 from multiout.data.columns import Columns, resolve_column_names, schema_categorical
@@ -109,8 +110,10 @@ class StreamDataModule(TensorDataModule):
 
     def prepare_data(self) -> None:
         """The statistics pass, on one process per node (Lightning calls this hook there only,
-        then holds the others until it returns): it writes the cache that `setup` reads."""
-        if "train" in self.files:
+        then holds the others until it returns): it writes the cache that `setup` reads.
+        Only for fitting: testing and predicting take what they need from the checkpoint."""
+        fitting = self.trainer is None or self.trainer.state.fn == TrainerFn.FITTING
+        if fitting and "train" in self.files:
             self._train_statistics()
 
     def setup(self, stage: str | None = None) -> None:
