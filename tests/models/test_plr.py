@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from multiout.errors import InputError
-from multiout.models.plr import PLRMLP, PeriodicEmbeddings
+from multiout.models.plr import PLRMLP, PeriodicEmbeddings, PLRTabM
 from multiout.runtime.build import build, build_model
 from tests.helpers import compose_train
 
@@ -74,4 +74,24 @@ def test_model_net_plr_mlp_swaps_the_trunk_by_config_only():
     data = build(cfg.data)
     model = build_model(cfg.model, data)
     assert isinstance(model.trunk, PLRMLP) and model.trunk.embeddings.lite
+    assert model(torch.randn(4, data.num_features)).shape == (4, data.num_classes, data.num_channels)
+
+
+def test_tabm_members_read_the_same_embeddings():
+    trunk = PLRTabM(
+        in_features=F, hidden_sizes=[16, 8], ensemble_size=3, d_embedding=D, n_frequencies=N
+    ).eval()
+    x = torch.randn(B, F)
+    assert trunk(x).shape == (B, 3, 8) and trunk.ensemble_size == 3
+    # Independent: embed by hand, then the TabM alone.
+    embedded = trunk.embeddings(x).flatten(1)
+    assert embedded.shape == (B, F * D)
+    torch.testing.assert_close(trunk(x), trunk.tabm(embedded))
+
+
+def test_model_net_plr_tabm_swaps_the_trunk_by_config_only():
+    cfg = compose_train("model/net=plr_tabm", "data.num_samples=100", "model.net.ensemble_size=2")
+    data = build(cfg.data)
+    model = build_model(cfg.model, data).eval()
+    assert isinstance(model.trunk, PLRTabM) and model.trunk.embeddings.lite
     assert model(torch.randn(4, data.num_features)).shape == (4, data.num_classes, data.num_channels)

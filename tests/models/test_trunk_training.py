@@ -27,6 +27,15 @@ TRUNKS = {
         "cross_entropy",
     ),
     "mlp_ordinal": ({"_target_": "multiout.models.mlp.MLP", "hidden_sizes": [16]}, "ordinal"),
+    "plr_tabm": (
+        {
+            "_target_": "multiout.models.plr.PLRTabM",
+            "hidden_sizes": [16],
+            "ensemble_size": 4,
+            "d_embedding": 4,
+        },
+        "cross_entropy",
+    ),
     "tabm_ordinal": (
         {"_target_": "multiout.models.tabm.TabM", "hidden_sizes": [16], "ensemble_size": 4},
         "ordinal",

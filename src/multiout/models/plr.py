@@ -1,11 +1,13 @@
-"""Periodic embeddings of numeric features in front of an MLP (`model/net=plr_mlp`).
+"""Periodic embeddings of numeric features in front of an MLP (`model/net=plr_mlp`) or of
+TabM (`model/net=plr_tabm`).
 
 Gorishniy, Rubachev and Babenko (NeurIPS 2022), "On Embeddings for Numerical Features in
 Tabular Deep Learning": each feature x_j becomes `ReLU(Linear([sin(2 pi c_j x), cos(2 pi c_j x)]))`
 with learned frequencies `c_j ~ N(0, frequency_scale)` (PLR), one Linear per feature, or one
 shared by all features (`lite`, as in TabR/TabM). An MLP sees the flattened embeddings and
 can then fit sharp, non-monotone effects of single features that it fits poorly from the raw
-number. Inputs arrive standardized by the classifier, so `frequency_scale` is in units of the
+number. In front of TabM (models/tabm.py) they make the variant that the TabM paper finds best
+on average; `lite` embeddings are its choice. Inputs arrive standardized by the classifier, so `frequency_scale` is in units of the
 training std. Parameter initialization follows the `rtdl-num-embeddings` package.
 
 Piecewise-linear encoding (the paper's other embedding) needs bin edges from training
@@ -21,6 +23,7 @@ from torch import Tensor, nn
 
 from multiout.errors import InputError
 from multiout.models.mlp import MLP
+from multiout.models.tabm import TabM
 
 
 class PeriodicEmbeddings(nn.Module):
@@ -82,3 +85,33 @@ class PLRMLP(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.mlp(self.embeddings(x).flatten(1))
+
+
+class PLRTabM(nn.Module):
+    """`[B, in_features]` -> `[B, ensemble_size, out_features]`: periodic embeddings, flattened,
+    then `TabM`, whose members all read the same embeddings."""
+
+    def __init__(
+        self,
+        in_features: int,
+        hidden_sizes: list[int],
+        ensemble_size: int = 32,
+        d_embedding: int = 16,
+        n_frequencies: int = 48,
+        frequency_scale: float = 0.01,
+        lite: bool = True,
+        dropout: float = 0.1,
+        adapters: str = "all",
+        activation: str = "relu",
+        norm: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.embeddings = PeriodicEmbeddings(in_features, d_embedding, n_frequencies, frequency_scale, lite)
+        self.tabm = TabM(
+            in_features * d_embedding, hidden_sizes, ensemble_size, dropout, adapters, activation, norm
+        )
+        self.ensemble_size = ensemble_size  # the classifier's cue: outputs are per member
+        self.out_features = self.tabm.out_features
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.tabm(self.embeddings(x).flatten(1))
