@@ -1,8 +1,8 @@
 """Baselines on the template's own splits: majority class, and per-channel logistic regression
 and gradient-boosted trees.
 
-`python scripts/baseline.py` (defaults to `experiment=us_employment`; any train.py
-overrides work, e.g. `python scripts/baseline.py experiment=nyc_flights` or `data=tabular
+`python scripts/baseline.py` (runs `experiment=us_employment` unless an override names the
+experiment or the data; any train.py overrides work, e.g. `python scripts/baseline.py experiment=nyc_flights` or `data=tabular
 data.path=my.csv`). The rows of every split are the ones the template trains, selects and
 tests on: the data module is built from the same Hydra config as `train.py`, and a table's
 splits are cut by the template's own split functions (`baseline_data.py`). Each channel is
@@ -143,9 +143,16 @@ BASELINES = {
 }
 
 
+def with_default_data(overrides: list[str]) -> list[str]:
+    """`overrides` after `experiment=us_employment`, unless they choose the data themselves: so
+    `seed=1` alone still scores the real table, not the synthetic default."""
+    chosen = any(o.lstrip("+~").startswith(("experiment", "data")) for o in overrides)
+    return overrides if chosen else ["experiment=us_employment", *overrides]
+
+
 def main(overrides: list[str]) -> None:
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=overrides or ["experiment=us_employment"])
+        cfg = compose("train", overrides=with_default_data(overrides))
     ignore_index = cfg.model.ignore_index
     splits = split_frames(cfg.data, build(cfg.data), ignore_index)
     strings = category_columns(splits["train"].x)
