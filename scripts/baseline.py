@@ -39,7 +39,7 @@ from multiout.runtime.build import build
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 C_GRID = (0.001, 0.01, 0.1, 1.0)
-ROUNDS_GRID = (10, 25, 50, 100)  # the trees' boosting rounds, picked on validation
+ROUNDS_GRID = (10, 25, 50, 100, 200, 400)  # the trees' boosting rounds, picked on validation
 # Small trees for small tables; a fixed number of rounds (no early stopping) keeps fits comparable.
 TREE_OPTIONS = {"learning_rate": 0.1, "max_leaf_nodes": 7, "l2_regularization": 1.0, "early_stopping": False}
 
