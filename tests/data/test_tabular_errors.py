@@ -115,14 +115,14 @@ def test_a_label_float64_cannot_hold_names_file_column_row_and_the_text_labels_t
         assert f",{BIG}\n" in (tmp_path / "d.csv").read_text()  # the integer, not a rounded float
     message = error_of(path=path, exclude_columns=["id"])
     assert f"d{suffix}: target column 'y_b' has label of about {2**53}" in message
-    assert "first at row 6, 1 row" in message and "data.label_values=['-1','0','1']" in message
+    assert "first at row 6, 1 row" in message and """'data.label_values=["-1","0","1"]'""" in message
 
 
 def test_label_values_float64_cannot_hold_stop_before_reading_with_the_text_labels_to_give(tmp_path):
     path = write_table(make_frame(), tmp_path / "d.csv")
     message = error_of(path=path, exclude_columns=["id"], label_values=[-1, 0, BIG])
     assert message.startswith(f"data.label_values: {BIG} is not below 2**53")
-    assert f"data.label_values=['-1','0','{BIG}']" in message
+    assert f"""'data.label_values=["-1","0","{BIG}"]'""" in message
 
 
 def test_labels_given_as_text_tell_integers_beyond_float64_apart(tmp_path):
@@ -133,3 +133,10 @@ def test_labels_given_as_text_tell_integers_beyond_float64_apart(tmp_path):
     datamodule = loaded(train_path=str(path), label_values=values)
     expected = [values.index(str(label)) for label in labels]  # by hand
     assert datamodule.splits["train"][1][:, 0].tolist() == expected
+
+
+def test_an_infinite_label_is_unknown_not_a_number_to_give_as_text(tmp_path):
+    frame = make_frame().fillna(0)
+    frame.loc[2, "y_a"] = float("inf")
+    message = error_of(path=write_table(frame, tmp_path / "d.csv"), exclude_columns=["id"])
+    assert "target column 'y_a' has label inf" in message and "as text" not in message

@@ -64,7 +64,7 @@ class BadLabels:
         name, (row, value, count) = next(iter(self.found.items()))
         how_many = "1 row" if count == 1 else f"{count} rows"
         shown, fix = repr(value), "add it to data.label_values or clear those cells to mark them missing"
-        if isinstance(value, float) and abs(value) >= EXACT_FLOAT_INT:
+        if isinstance(value, float) and math.isfinite(value) and abs(value) >= EXACT_FLOAT_INT:
             shown = f"of about {value:.17g}"
             fix = f"numbers from 2**53 on lose digits as float64; {quoted_labels(label_values)}"
         raise InputError(
@@ -75,9 +75,10 @@ class BadLabels:
 
 
 def quoted_labels(label_values: list) -> str:
-    """How to read numeric labels as text instead, where float64 cannot tell them apart."""
-    quoted = ",".join(f"'{v}'" for v in label_values)
-    return f"give them as text, data.label_values=[{quoted}], to compare the labels as text"
+    """How to read numeric labels as text instead, where float64 cannot tell them apart: an
+    override quoted for the shell, which would otherwise strip the inner quotes."""
+    quoted = ",".join(f'"{v}"' for v in label_values)
+    return f"give them as text, 'data.label_values=[{quoted}]', to compare the labels as text"
 
 
 def numeric_labels(label_values: list) -> bool:
