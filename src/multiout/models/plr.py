@@ -6,9 +6,11 @@ Tabular Deep Learning": each feature x_j becomes `ReLU(Linear([sin(2 pi c_j x), 
 with learned frequencies `c_j ~ N(0, frequency_scale)` (PLR), one Linear per feature, or one
 shared by all features (`lite`, as in TabR/TabM). An MLP sees the flattened embeddings and
 can then fit sharp, non-monotone effects of single features that it fits poorly from the raw
-number. In front of TabM (models/tabm.py) they make the variant that the TabM paper finds best
-on average; `lite` embeddings are its choice. Inputs arrive standardized by the classifier, so `frequency_scale` is in units of the
-training std. Parameter initialization follows the `rtdl-num-embeddings` package.
+number. In front of TabM (models/tabm.py) they follow the TabM paper, whose recommended
+variant puts numeric embeddings before the members (piecewise-linear there, before TabM-mini);
+these are their periodic counterpart. Inputs arrive standardized by the classifier, so
+`frequency_scale` is in units of the training std. Parameter initialization follows the
+`rtdl-num-embeddings` package.
 
 Piecewise-linear encoding (the paper's other embedding) needs bin edges from training
 quantiles, which the data module does not provide; it is not implemented.
