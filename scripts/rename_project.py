@@ -3,8 +3,8 @@
 Renames the package folder under src/ and the Hydra plugin folders named after it
 (src/hydra_plugins/<name>_*: `hydra_plugins` is one namespace that every installed package
 shares), then rewrites those names, as whole words, in every text file of the repository:
-imports, `_target_` entries in conf/, the pyproject metadata, docs, CI. Run it on a clean checkout (`git diff` shows what changed),
-then reinstall: `pip install -e ".[dev]"`. `--dry-run` lists the files it would change.
+imports, `_target_` entries in conf/, the pyproject metadata, docs, CI. Run it on a clean
+checkout (`git diff` shows what changed), then reinstall: `pip install -e ".[dev]"`. `--dry-run` lists the files it would change.
 Only the standard library is used, so it runs before anything is installed.
 """
 
@@ -32,7 +32,21 @@ SKIP_DIRS = {
 }
 SKIP_DIRS |= {".pytest_cache", ".ruff_cache", "lightning_logs"}
 SKIP_DIRS |= {".hypothesis", "mutants"}  # test tools' caches; mutmut's copy of src/ and tests/
-TEXT_SUFFIXES = {".py", ".yaml", ".yml", ".toml", ".md", ".txt", ".cfg", ".ini", ".rst", ".sh", ".json", ""}
+TEXT_SUFFIXES = {
+    ".py",
+    ".yaml",
+    ".yml",
+    ".toml",
+    ".md",
+    ".txt",
+    ".cfg",
+    ".ini",
+    ".rst",
+    ".sh",
+    ".sbatch",
+    ".json",
+    "",
+}
 
 
 def current_name(root: Path) -> str:

@@ -43,7 +43,7 @@ def test_renamed_copy_installs_and_passes_tests(tmp_path):
     stale = [
         str(path.relative_to(repo))
         for path in repo.rglob("*")
-        if path.is_file() and path.suffix in {".py", ".yaml", ".toml", ".md", ".yml", ""}
+        if path.is_file() and path.suffix in {".py", ".yaml", ".toml", ".md", ".yml", ".sh", ".sbatch", ".json", ""}
         and leftover.search(path.read_text(errors="ignore"))
     ]  # fmt: skip
     assert not stale, f"still naming {old}: {stale}"

@@ -81,12 +81,18 @@ def test_tabm_members_read_the_same_embeddings():
     trunk = PLRTabM(
         in_features=F, hidden_sizes=[16, 8], ensemble_size=3, d_embedding=D, n_frequencies=N
     ).eval()
+    seen = []
+    trunk.tabm.layers[0].register_forward_hook(lambda module, args, out: seen.append(args[0]))
     x = torch.randn(B, F)
-    assert trunk(x).shape == (B, 3, 8) and trunk.ensemble_size == 3
-    # Independent: embed by hand, then the TabM alone.
-    embedded = trunk.embeddings(x).flatten(1)
-    assert embedded.shape == (B, F * D)
-    torch.testing.assert_close(trunk(x), trunk.tabm(embedded))
+    out = trunk(x)
+    assert out.shape == (B, 3, 8) and trunk.ensemble_size == 3
+    # The first member layer gets the flattened embeddings (checked against the formula above),
+    # the same for every member; the members' adapters then make their outputs differ.
+    (members_in,) = seen
+    assert members_in.shape == (B, 3, F * D)
+    for member in range(3):
+        torch.testing.assert_close(members_in[:, member], trunk.embeddings(x).flatten(1))
+    assert not torch.allclose(out[:, 0], out[:, 1])
 
 
 def test_model_net_plr_tabm_swaps_the_trunk_by_config_only():

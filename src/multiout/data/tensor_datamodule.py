@@ -34,7 +34,8 @@ class TensorDataModule(L.LightningDataModule):
     asked for, and stay for the run; each batch is then gathered there, with no copy from
     the host per step. 0 turns this off. On a CPU nothing moves (the tensors already are
     where the model reads them) unless `device_resident_on_cpu` (for tests, not in
-    `conf/data/`: the same code path as on a GPU). Never with `num_workers > 0`, whose workers gather on the host.
+    `conf/data/`: the same code path as on a GPU). Never with `num_workers > 0`, whose
+    workers gather on the host.
     """
 
     def __init__(
