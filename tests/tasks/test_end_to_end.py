@@ -56,19 +56,23 @@ def test_training_run_writes_its_outputs(trained):
     )  # per-channel: epoch level only
 
 
-def test_evaluate_reproduces_the_train_time_test(trained, run):
+def test_evaluate_reproduces_the_train_time_test(trained, entry, tmp_path):
     metrics = read_metrics(trained)
-    _, eval_dir = run("evaluate.py", f"ckpt_path={metrics['ckpt_path']}", *DATA, *QUIET, name="eval")
+    eval_dir = tmp_path / "eval"
+    assert (
+        entry("evaluate", f"hydra.run.dir={eval_dir}", f"ckpt_path={metrics['ckpt_path']}", *DATA, *QUIET)[0]
+        == 0
+    )
     evaluated = read_metrics(eval_dir)
     for key in ("test/loss", "test/acc", "test/acc_per_channel", "test/bayes_acc"):
         assert evaluated[key] == metrics[key], key
 
 
 def test_ddp_evaluation_equals_one_process(trained, run):
-    ckpt = read_metrics(trained)["ckpt_path"]
-    _, single = run("evaluate.py", f"ckpt_path={ckpt}", *DATA, *QUIET, "trainer=cpu", name="single")
-    _, ddp = run("evaluate.py", f"ckpt_path={ckpt}", *DATA, *QUIET, "trainer=ddp_sim", name="ddp")
-    one, two = read_metrics(single), read_metrics(ddp)
+    """Against training's own test, in one process (which evaluate.py reproduces, above)."""
+    one = read_metrics(trained)
+    _, ddp = run("evaluate.py", f"ckpt_path={one['ckpt_path']}", *DATA, *QUIET, "trainer=ddp_sim", name="ddp")
+    two = read_metrics(ddp)
     assert two["test/acc_per_channel"] == one["test/acc_per_channel"]
     assert two["test/acc"] == one["test/acc"]
     assert two["test/loss"] == pytest.approx(one["test/loss"], rel=1e-6)  # float sums in another order
@@ -76,12 +80,14 @@ def test_ddp_evaluation_equals_one_process(trained, run):
     assert all(abs(a * 203 - round(a * 203)) < 1e-4 for a in two["test/acc_per_channel"])
 
 
-def test_resume_continues_from_last_checkpoint(trained, run):
+def test_resume_continues_from_last_checkpoint(trained, entry, tmp_path):
     last = trained / "checkpoints" / "last.ckpt"
     before = torch.load(last, weights_only=True)
-    _, resumed = run(
-        "train.py", f"ckpt_path={last}", *DATA, *QUIET_TRAIN, "trainer.max_epochs=3", name="resumed"
+    resumed = tmp_path / "resumed"
+    code, _ = entry(
+        "train", f"hydra.run.dir={resumed}", f"ckpt_path={last}", *DATA, *QUIET_TRAIN, "trainer.max_epochs=3"
     )
+    assert code == 0
     after = torch.load(resumed / "checkpoints" / "last.ckpt", weights_only=True)
     assert (before["epoch"], after["epoch"]) == (1, 2)
     assert after["global_step"] == 3 * before["global_step"] // 2  # one more epoch, not three
