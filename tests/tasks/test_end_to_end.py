@@ -59,10 +59,8 @@ def test_training_run_writes_its_outputs(trained):
 def test_evaluate_reproduces_the_train_time_test(trained, entry, tmp_path):
     metrics = read_metrics(trained)
     eval_dir = tmp_path / "eval"
-    assert (
-        entry("evaluate", f"hydra.run.dir={eval_dir}", f"ckpt_path={metrics['ckpt_path']}", *DATA, *QUIET)[0]
-        == 0
-    )
+    code, stderr = entry("evaluate", f"hydra.run.dir={eval_dir}", f"ckpt_path={metrics['ckpt_path']}", *DATA)
+    assert code == 0, stderr[-20:]
     evaluated = read_metrics(eval_dir)
     for key in ("test/loss", "test/acc", "test/acc_per_channel", "test/bayes_acc"):
         assert evaluated[key] == metrics[key], key
@@ -84,10 +82,10 @@ def test_resume_continues_from_last_checkpoint(trained, entry, tmp_path):
     last = trained / "checkpoints" / "last.ckpt"
     before = torch.load(last, weights_only=True)
     resumed = tmp_path / "resumed"
-    code, _ = entry(
+    code, stderr = entry(
         "train", f"hydra.run.dir={resumed}", f"ckpt_path={last}", *DATA, *QUIET_TRAIN, "trainer.max_epochs=3"
     )
-    assert code == 0
+    assert code == 0, stderr[-20:]
     after = torch.load(resumed / "checkpoints" / "last.ckpt", weights_only=True)
     assert (before["epoch"], after["epoch"]) == (1, 2)
     assert after["global_step"] == 3 * before["global_step"] // 2  # one more epoch, not three
