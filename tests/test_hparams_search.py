@@ -104,7 +104,7 @@ def test_a_trial_left_running_fails_on_the_next_launch(continued):
     assert f"trial {dead} was left RUNNING" in second.stderr + second.stdout
 
 
-def test_results_name_the_best_trial_and_the_command_that_reruns_it(continued):
+def test_results_name_the_best_trial_and_the_command_that_reruns_it(continued, entry):
     root, sweep_dir, _, _ = continued
     results = OmegaConf.to_container(OmegaConf.load(sweep_dir / "optimization_results.yaml"))
     val_acc = {
@@ -122,8 +122,8 @@ def test_results_name_the_best_trial_and_the_command_that_reruns_it(continued):
     command = shlex.split(results["reproduce"])
     assert command[:2] == ["python", "train.py"]
     rerun_dir = root / "rerun"
-    result = run_script("train.py", *command[2:], f"hydra.run.dir={rerun_dir}", cwd=root)
-    assert result.returncode == 0, result.stderr[-3000:]
+    code, stderr = entry("train", *command[2:], f"hydra.run.dir={rerun_dir}")
+    assert code == 0, stderr[-20:]
     rerun = json.loads((rerun_dir / "metrics.json").read_text())
     assert rerun["val/acc"] == pytest.approx(val_acc[best], abs=1e-6)
     hidden = [results["best_params"]["search.width"]] * results["best_params"]["search.depth"]
@@ -196,9 +196,9 @@ def test_a_pruned_trial_reports_every_epoch_and_stops(tmp_path):
         ),
     ],
 )
-def test_a_bad_sweeper_setting_stops_before_any_trial(tmp_path, setting, message):
+def test_a_bad_sweeper_setting_stops_before_any_trial(entry, tmp_path, setting, message):
     sweep_dir = tmp_path / "sweep"
-    result = run_script("train.py", *sweep(tmp_path, sweep_dir, setting), cwd=tmp_path)
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1].startswith(f"error: {message}")
+    code, stderr = entry("train", *sweep(tmp_path, sweep_dir, setting))
+    assert code == 2
+    assert stderr[-1].startswith(f"error: {message}")
     assert not (sweep_dir / "optuna_journal.log").exists()
