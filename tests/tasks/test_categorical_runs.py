@@ -29,7 +29,7 @@ def table(n: int, seed: int) -> pd.DataFrame:
     return frame
 
 
-def test_train_then_predict_and_evaluate_with_categories_and_gaps(run, tmp_path):
+def test_train_then_predict_and_evaluate_with_categories_and_gaps(run, entry, tmp_path):
     train_csv, new_csv = tmp_path / "train.csv", tmp_path / "new.csv"
     table(400, 0).to_csv(train_csv, index=False)
     new = table(30, 1).drop(columns=["y_a", "y_b"])
@@ -49,6 +49,8 @@ def test_train_then_predict_and_evaluate_with_categories_and_gaps(run, tmp_path)
     assert list(predictions["key"]) == list(new["key"])
     assert set(predictions[["y_a", "y_b"]].to_numpy().ravel()) <= set(LABELS)
 
-    _, eval_dir = run("evaluate.py", "data=tabular", f"ckpt_path={ckpt}", f"data.path={train_csv}",
-                      "data.id_column=key", name="evaluate")  # fmt: skip
+    eval_dir = tmp_path / "evaluate"
+    code, stderr = entry("evaluate", f"hydra.run.dir={eval_dir}", "data=tabular", f"ckpt_path={ckpt}",
+                         f"data.path={train_csv}", "data.id_column=key")  # fmt: skip
+    assert code == 0, stderr[-20:]
     assert read_metrics(eval_dir)["test/acc"] == pytest.approx(read_metrics(run_dir)["test/acc"])
