@@ -15,7 +15,11 @@ from tests.helpers import REPO_ROOT, read_metrics, run_script
 
 pytestmark = pytest.mark.slow
 
-QUIET = ["trainer.enable_progress_bar=false", "callbacks.rich_progress_bar=null"]
+QUIET = [
+    "trainer.enable_progress_bar=false",
+    "callbacks.rich_progress_bar=null",
+    "callbacks.per_channel_report.figures=false",
+]
 # 110 rows in uneven files and row groups; batches of 8 over 2 processes neither pad nor drop.
 DATA = ["data=stream", "data.exclude_columns=[key]", "data.batch_size=8", "data.shuffle_window=16"]
 # tests.helpers for the callback that records the rows each process trained on.

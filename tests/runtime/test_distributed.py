@@ -15,7 +15,11 @@ from tests.helpers import read_metrics, run_script
 
 # 203 rows each in val and test: not a multiple of 2 processes x 64, so DDP must neither pad nor drop.
 DATA = ["data.num_samples=2030", "data.batch_size=64"]
-QUIET = ["trainer.enable_progress_bar=false", "callbacks.rich_progress_bar=null"]
+QUIET = [
+    "trainer.enable_progress_bar=false",
+    "callbacks.rich_progress_bar=null",
+    "callbacks.per_channel_report.figures=false",
+]
 
 
 def _free_port() -> int:

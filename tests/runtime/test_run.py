@@ -60,7 +60,12 @@ def test_existing_checkpoint(tmp_path):
 
 def test_continuing_a_checkpoint_with_another_data_shape_is_one_line(entry, tmp_path):
     trained = tmp_path / "trained"
-    quiet = ["trainer.enable_progress_bar=false", "callbacks.rich_progress_bar=null", "logger=none"]
+    quiet = [
+        "trainer.enable_progress_bar=false",
+        "callbacks.rich_progress_bar=null",
+        "logger=none",
+        "callbacks.per_channel_report.figures=false",
+    ]
     code, _ = entry(
         "train", f"hydra.run.dir={trained}", "trainer.max_epochs=1", "data.num_samples=500", *quiet
     )

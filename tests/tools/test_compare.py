@@ -77,7 +77,12 @@ def test_no_runs_is_an_input_error(tmp_path):
 def test_kfold_multirun_is_averaged_over_folds(tmp_path, entry):
     sweep_dir = tmp_path / "sweep"
     folds = ["-m", "data.num_folds=2", "data.fold=0,1", f"hydra.sweep.dir={sweep_dir}"]
-    small = ["data.num_samples=1000", "trainer.max_epochs=1", "print_config=false"]
+    small = [
+        "data.num_samples=1000",
+        "trainer.max_epochs=1",
+        "print_config=false",
+        "callbacks.per_channel_report.figures=false",
+    ]
     code, stderr = entry("train", *folds, *small)
     assert code == 0, stderr[-20:]
     accs = [json.loads((sweep_dir / job / "metrics.json").read_text())["val/acc"] for job in ("0", "1")]
