@@ -163,11 +163,14 @@ def test_concurrent_workers_share_one_study(tmp_path):
     assert sorted(job_dirs(tmp_path / "worker1", tmp_path / "worker2")) == numbers
 
 
-def test_a_pruned_trial_reports_every_epoch_and_stops(tmp_path):
+def test_a_pruned_trial_reports_every_epoch_and_stops(tmp_path, entry):
     sweep_dir = tmp_path / "sweep"
     # Prunes every trial from its second epoch on (epoch 1), unless val/acc reaches 0.99.
     pruner = "{_target_:optuna.pruners.ThresholdPruner,lower:0.99,n_warmup_steps:1}"
-    result = run_sweep(tmp_path, sweep_dir, "trainer.max_epochs=3", f"hydra.sweeper.pruner={pruner}")
+    code, stderr = entry(
+        "train", *sweep(tmp_path, sweep_dir, "trainer.max_epochs=3", f"hydra.sweeper.pruner={pruner}")
+    )
+    assert code == 0, stderr[-20:]  # in-process: the sweeps above are real launches
 
     study = load_study(sweep_dir / "optuna_journal.log")
     assert {t.state for t in study.trials} == {optuna.trial.TrialState.PRUNED}
@@ -180,7 +183,10 @@ def test_a_pruned_trial_reports_every_epoch_and_stops(tmp_path):
         for epoch in fit_epochs:
             assert trial.intermediate_values[epoch] == pytest.approx(per_epoch[epoch])
         assert logged.dropna(subset=["train/loss_epoch"])["epoch"].max() == 1  # of trainer.max_epochs=3
-        assert f"trial {trial.number} pruned at epoch 1" in result.stdout + result.stderr
+        assert (
+            f"trial {trial.number} pruned at epoch 1"
+            in (sweep_dir / str(trial.number) / "train.log").read_text()
+        )
     results = OmegaConf.load(sweep_dir / "optimization_results.yaml")
     assert results.best_trial is None
     assert [t.state for t in results.trials] == ["PRUNED", "PRUNED"]
