@@ -3,15 +3,11 @@ where the interpreter start is not what a test is about, inside the test process
 
 from __future__ import annotations
 
-import logging
-import runpy
-import sys
 from pathlib import Path
 
 import pytest
-from hydra.core.global_hydra import GlobalHydra
 
-from tests.helpers import REPO_ROOT, run_script
+from tests.helpers import run_in_process, run_script
 
 
 @pytest.fixture
@@ -31,24 +27,6 @@ def run(tmp_path: Path):
 
 
 @pytest.fixture
-def entry(monkeypatch, capsys):
-    """`python <script>.py <args>` inside this process: (exit code, stderr lines). The same
-    entry code as from the shell, without the seconds a new interpreter takes to import torch,
-    Lightning and Hydra; a run that ends normally has exit code 0."""
-    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
-    handlers = {name: list(logging.getLogger(name).handlers) for name in ("", "hydra")}
-
-    def _entry(script: str, *args: str) -> tuple[int | str | None, list[str]]:
-        monkeypatch.setattr(sys, "argv", [f"{script}.py", *args])
-        try:
-            runpy.run_path(str(REPO_ROOT / f"{script}.py"), run_name="__main__")
-            code: int | str | None = 0
-        except SystemExit as stopped:
-            code = stopped.code
-        finally:
-            GlobalHydra.instance().clear()
-        return code, capsys.readouterr().err.splitlines()
-
-    yield _entry
-    for name, kept in handlers.items():  # Hydra set up its logging for the run
-        logging.getLogger(name).handlers[:] = kept
+def entry():
+    """`python <script>.py <args>` inside this process: (exit code, stderr lines)."""
+    return run_in_process
