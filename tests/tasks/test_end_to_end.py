@@ -96,13 +96,13 @@ def test_resume_continues_from_last_checkpoint(trained, entry, tmp_path):
     assert {row["epoch"] for row in rows if row["train/loss_epoch"]} == {"2"}  # only the new epoch trained
 
 
-def test_multirun_runs_one_job_per_value(tmp_path):
+def test_multirun_runs_one_job_per_value(entry, tmp_path):
     sweep = tmp_path / "sweep"
-    result = run_script(
-        "train.py", "-m", f"hydra.sweep.dir={sweep}", "model.optimizer.lr=0.01,0.001", "debug=fdr",
-        *SMALL_DATA, *QUIET_TRAIN, cwd=tmp_path,
+    code, stderr = entry(
+        "train", "-m", f"hydra.sweep.dir={sweep}", "model.optimizer.lr=0.01,0.001", "debug=fdr",
+        *SMALL_DATA, *QUIET_TRAIN,
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert code == 0, stderr[-20:]
     assert sorted(p.name for p in sweep.iterdir() if p.is_dir()) == ["0", "1"]
     for job in ("0", "1"):
         assert "test/acc" in read_metrics(sweep / job)
