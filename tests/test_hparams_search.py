@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from tests.helpers import REPO_ROOT, run_script
+from tests.helpers import REPO_ROOT, run_in_process, run_script
 
 optuna = pytest.importorskip("optuna", reason="needs the optuna extra")
 pd = pytest.importorskip("pandas")
@@ -77,7 +77,10 @@ def continued(tmp_path_factory):
     left RUNNING, as by a process killed an hour ago after asking for it."""
     root = tmp_path_factory.mktemp("continued")
     sweep_dir = root / "sweep"
-    run_sweep(root, sweep_dir, "trainer.max_epochs=1")
+    code, stderr = run_in_process(
+        "train", *sweep(root, sweep_dir, "trainer.max_epochs=1")
+    )  # the next one is a launch
+    assert code == 0, stderr[-20:]
     dead = load_study(sweep_dir / "optuna_journal.log").ask()
     dead.set_user_attr(HEARTBEAT, time.time() - 3600)
     second = run_sweep(root, sweep_dir, "trainer.max_epochs=1")
