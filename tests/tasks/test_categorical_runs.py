@@ -38,9 +38,17 @@ def test_train_then_predict_and_evaluate_with_categories_and_gaps(run, entry, tm
     new.loc[[0, 3], "region"] = "west"  # never seen in training
     new.to_csv(new_csv, index=False)
     labels = f"data.label_values=[{','.join(LABELS)}]"
-    _, run_dir = run(
-        "train.py", *FAST, f"data.path={train_csv}", "data.id_column=key", labels, NO_FIGURES, name="train"
-    )
+    run_dir = tmp_path / "train"  # in-process; predict.py below is a real launch
+    args = [
+        f"hydra.run.dir={run_dir}",
+        *FAST,
+        f"data.path={train_csv}",
+        "data.id_column=key",
+        labels,
+        NO_FIGURES,
+    ]
+    code, stderr = entry("train", *args)
+    assert code == 0, stderr[-20:]
     ckpt = read_metrics(run_dir)["ckpt_path"]
     saved = torch.load(ckpt, weights_only=True)["hyper_parameters"]
     assert saved["categorical_features"] == {"region": ["east", "north", "south", None]}
