@@ -54,20 +54,19 @@ def trained(tmp_path_factory):
     return root, run_dir, test
 
 
-def test_predictions_come_back_in_label_values_and_match_reported_accuracy(trained):
+def test_predictions_come_back_in_label_values_and_match_reported_accuracy(trained, entry):
     root, run_dir, test = trained
     metrics = read_metrics(run_dir)
     pred_dir = root / "predict"
-    result = run_script(
-        "predict.py",
+    code, stderr = entry(
+        "predict",
         f"hydra.run.dir={pred_dir}",
         f"ckpt_path={metrics['ckpt_path']}",
         f"data.predict_path={root / 'new.parquet'}",
         "data.id_column=key",
         "save_probabilities=true",
-        cwd=root,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert code == 0, stderr[-20:]
     predictions = pd.read_csv(pred_dir / "predictions.csv")
     assert list(predictions.columns[:5]) == ["key", *CHANNELS]
     assert predictions["key"].tolist() == test["key"].tolist()  # input row order
