@@ -1,4 +1,5 @@
-"""Shared fixtures: running the root scripts as a user would, in a temporary directory."""
+"""Shared fixtures: running the root scripts as a user would, in a temporary directory or,
+where the interpreter start is not what a test is about, inside the test process."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_script
+from tests.helpers import run_in_process, run_script
 
 
 @pytest.fixture
@@ -23,3 +24,9 @@ def run(tmp_path: Path):
         return result, run_dir
 
     return _run
+
+
+@pytest.fixture
+def entry():
+    """`python <script>.py <args>` inside this process: (exit code, stderr lines)."""
+    return run_in_process

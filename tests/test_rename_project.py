@@ -73,6 +73,10 @@ def test_renamed_copy_installs_and_passes_tests(tmp_path):
     )
     assert sh(python, "-c", code, cwd=tmp_path, env=env).stdout.strip() == f"{plugin}.sweeper.OptunaSweeper"
 
-    # Quick tests that import the package and build models from the renamed configs.
-    quick = ["tests/data", "tests/models", "tests/metrics", "-m", "not slow", "-p", "no:cacheprovider"]
+    # Under the new name: every config's `_target_`s built (data modules, trunks, the model),
+    # a composed run trained in-process, and a checkpoint loaded by its class path.
+    quick = [
+        "tests/runtime/test_configs.py", "tests/runtime/test_checkpoint_trust.py",
+        "-k", "composes or fast_dev_run_of or foreign_class", "-p", "no:cacheprovider",
+    ]  # fmt: skip
     sh(python, "-m", "pytest", "-q", *quick, cwd=repo, env=env)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 import lightning as L
 import pytest
 import torch
 
 from multiout.errors import InputError
 from multiout.runtime.checkpoints import load_model
-from tests.helpers import run_script, small_classifier
+from tests.helpers import small_classifier
 
 CLASSIFIER = "multiout.models.classifier.MultiOutputClassifier"
 # Imported, this module leaves a marker file: proof that the checkpoint ran code.
@@ -44,13 +42,12 @@ def test_a_foreign_class_in_a_checkpoint_is_refused_before_its_module_is_importe
     assert (tmp_path / "imported.marker").exists() and model(torch.randn(4, 3)).shape == (4, 3, 2)
 
 
-def test_evaluate_refuses_it_with_one_line(tmp_path):
+def test_evaluate_refuses_it_with_one_line(tmp_path, entry, monkeypatch):
     path = crafted_checkpoint(tmp_path)
-    importable = {"PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))}
-    args = [f"ckpt_path={path}", f"hydra.run.dir={tmp_path / 'run'}"]
-    result = run_script("evaluate.py", *args, cwd=tmp_path, env=importable)
-    assert result.returncode == 2
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    monkeypatch.syspath_prepend(str(tmp_path))
+    code, stderr = entry("evaluate", f"ckpt_path={path}", f"hydra.run.dir={tmp_path / 'run'}")
+    assert code == 2
+    errors = [line for line in stderr if line.startswith("error:")]
     assert (
         len(errors) == 1 and "'foreign_trunk'" in errors[0] and "trusted_modules=[foreign_trunk]" in errors[0]
     )

@@ -3,7 +3,6 @@ one line that names it and the nearest valid key: exit code 2, before a run dir 
 
 from __future__ import annotations
 
-import logging
 import runpy
 import sys
 from pathlib import Path
@@ -18,24 +17,6 @@ from multiout.runtime.config_keys import RejectMisspeltKeys, misspelt_key
 from tests.helpers import REPO_ROOT, run_script
 
 OVERLAYS = ["experiment", "debug", "hparams_search"]
-
-
-@pytest.fixture
-def entry(monkeypatch, capsys):
-    """`python <script>.py <args>` inside this process: (exit code, stderr lines)."""
-    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
-    handlers = {name: list(logging.getLogger(name).handlers) for name in ("", "hydra")}
-
-    def run(script: str, *args: str) -> tuple[int | str | None, list[str]]:
-        monkeypatch.setattr(sys, "argv", [f"{script}.py", *args])
-        with pytest.raises(SystemExit) as stopped:
-            runpy.run_path(str(REPO_ROOT / f"{script}.py"), run_name="__main__")
-        return stopped.value.code, capsys.readouterr().err.splitlines()
-
-    yield run
-    GlobalHydra.instance().clear()
-    for name, kept in handlers.items():  # Hydra set up its logging before the check stopped it
-        logging.getLogger(name).handlers[:] = kept
 
 
 @pytest.fixture

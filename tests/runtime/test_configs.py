@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from lightning.pytorch.callbacks import EarlyStopping
 from omegaconf import OmegaConf
 
 from multiout.runtime.build import build, build_group, build_model, build_trainer
@@ -71,6 +72,10 @@ def test_overfitting_a_few_batches_reaches_full_accuracy(tmp_path):
     datamodule = build(cfg.data)
     model = build_model(cfg.model, datamodule)
     trainer = build_trainer(cfg)  # with the default callbacks: checkpoints are saved as usual
+    # Stops once the goal is reached (about 10 epochs), rather than training all 150.
+    reached = EarlyStopping("train/acc_epoch", mode="max", stopping_threshold=0.99, patience=150,
+                            check_on_train_epoch_end=True)  # fmt: skip
+    trainer.callbacks.append(reached)
     trainer.fit(model, datamodule=datamodule)
     assert trainer.callback_metrics["train/acc_epoch"] >= 0.99
     assert (tmp_path / "checkpoints" / "last.ckpt").is_file()

@@ -13,6 +13,8 @@ pytestmark = pytest.mark.slow
 
 LABELS = ["down", "flat", "up"]
 FAST = ["data=tabular", "data.batch_size=64", "trainer.max_epochs=3", "model.net.hidden_sizes=[16]"]
+# Figures are checked in test_tabular_runs.py.
+NO_FIGURES = "callbacks.per_channel_report.figures=false"
 
 
 def table(n: int, seed: int) -> pd.DataFrame:
@@ -29,14 +31,24 @@ def table(n: int, seed: int) -> pd.DataFrame:
     return frame
 
 
-def test_train_then_predict_and_evaluate_with_categories_and_gaps(run, tmp_path):
+def test_train_then_predict_and_evaluate_with_categories_and_gaps(run, entry, tmp_path):
     train_csv, new_csv = tmp_path / "train.csv", tmp_path / "new.csv"
     table(400, 0).to_csv(train_csv, index=False)
     new = table(30, 1).drop(columns=["y_a", "y_b"])
     new.loc[[0, 3], "region"] = "west"  # never seen in training
     new.to_csv(new_csv, index=False)
     labels = f"data.label_values=[{','.join(LABELS)}]"
-    _, run_dir = run("train.py", *FAST, f"data.path={train_csv}", "data.id_column=key", labels, name="train")
+    run_dir = tmp_path / "train"  # in-process; predict.py below is a real launch
+    args = [
+        f"hydra.run.dir={run_dir}",
+        *FAST,
+        f"data.path={train_csv}",
+        "data.id_column=key",
+        labels,
+        NO_FIGURES,
+    ]
+    code, stderr = entry("train", *args)
+    assert code == 0, stderr[-20:]
     ckpt = read_metrics(run_dir)["ckpt_path"]
     saved = torch.load(ckpt, weights_only=True)["hyper_parameters"]
     assert saved["categorical_features"] == {"region": ["east", "north", "south", None]}
@@ -49,6 +61,8 @@ def test_train_then_predict_and_evaluate_with_categories_and_gaps(run, tmp_path)
     assert list(predictions["key"]) == list(new["key"])
     assert set(predictions[["y_a", "y_b"]].to_numpy().ravel()) <= set(LABELS)
 
-    _, eval_dir = run("evaluate.py", "data=tabular", f"ckpt_path={ckpt}", f"data.path={train_csv}",
-                      "data.id_column=key", name="evaluate")  # fmt: skip
+    eval_dir = tmp_path / "evaluate"
+    code, stderr = entry("evaluate", f"hydra.run.dir={eval_dir}", "data=tabular", f"ckpt_path={ckpt}",
+                         f"data.path={train_csv}", "data.id_column=key", NO_FIGURES)  # fmt: skip
+    assert code == 0, stderr[-20:]
     assert read_metrics(eval_dir)["test/acc"] == pytest.approx(read_metrics(run_dir)["test/acc"])

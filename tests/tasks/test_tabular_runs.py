@@ -54,20 +54,19 @@ def trained(tmp_path_factory):
     return root, run_dir, test
 
 
-def test_predictions_come_back_in_label_values_and_match_reported_accuracy(trained):
+def test_predictions_come_back_in_label_values_and_match_reported_accuracy(trained, entry):
     root, run_dir, test = trained
     metrics = read_metrics(run_dir)
     pred_dir = root / "predict"
-    result = run_script(
-        "predict.py",
+    code, stderr = entry(
+        "predict",
         f"hydra.run.dir={pred_dir}",
         f"ckpt_path={metrics['ckpt_path']}",
         f"data.predict_path={root / 'new.parquet'}",
         "data.id_column=key",
         "save_probabilities=true",
-        cwd=root,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert code == 0, stderr[-20:]
     predictions = pd.read_csv(pred_dir / "predictions.csv")
     assert list(predictions.columns[:5]) == ["key", *CHANNELS]
     assert predictions["key"].tolist() == test["key"].tolist()  # input row order
@@ -88,13 +87,13 @@ def test_predictions_come_back_in_label_values_and_match_reported_accuracy(train
     assert (run_dir / "per_channel_confusion.png").stat().st_size > 0
 
 
-def test_evaluate_a_new_test_file_with_the_checkpoint_alone(trained):
+def test_evaluate_a_new_test_file_with_the_checkpoint_alone(trained, entry):
     root, run_dir, _ = trained
     metrics = read_metrics(run_dir)
     eval_dir = root / "evaluate"
     args = [f"hydra.run.dir={eval_dir}", "data=tabular", f"ckpt_path={metrics['ckpt_path']}"]
-    result = run_script("evaluate.py", *args, f"data.test_path={root / 'test.csv'}", cwd=root)
-    assert result.returncode == 0, result.stderr[-3000:]
+    code, stderr = entry("evaluate", *args, f"data.test_path={root / 'test.csv'}")
+    assert code == 0, stderr[-20:]
     evaluated = read_metrics(eval_dir)
     assert evaluated["test/acc_per_channel"] == metrics["test/acc_per_channel"]
 
@@ -120,23 +119,15 @@ def test_a_file_that_does_not_match_the_checkpoint_names_both(trained):
         data_for_checkpoint(config, model, ckpt_path, "test")
 
 
-def test_bad_label_stops_training_before_anything_is_written(trained, tmp_path):
+def test_bad_label_stops_training_before_anything_is_written(trained, entry, tmp_path):
     root, _, _ = trained
     frame = pd.read_csv(root / "train.csv")
     frame.loc[10, "y_mid"] = 2
     frame.to_csv(tmp_path / "bad.csv", index=False)
     run_dir = tmp_path / "run"
-    result = run_script(
-        "train.py",
-        f"hydra.run.dir={run_dir}",
-        *FAST,
-        f"data.path={tmp_path / 'bad.csv'}",
-        "data.id_column=key",
-        cwd=tmp_path,
-    )
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1].startswith("error: ")
-    assert (
-        "target column 'y_mid' has label 2.0" in result.stderr and "first at row 11, 1 row)" in result.stderr
-    )
+    args = [f"hydra.run.dir={run_dir}", *FAST, f"data.path={tmp_path / 'bad.csv'}", "data.id_column=key"]
+    code, stderr = entry("train", *args)
+    assert code == 2
+    assert stderr[-1].startswith("error: ")
+    assert "target column 'y_mid' has label 2.0" in stderr[-1] and "first at row 11, 1 row)" in stderr[-1]
     assert not (run_dir / "checkpoints").exists() and not (run_dir / "metrics.json").exists()
