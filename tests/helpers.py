@@ -8,12 +8,14 @@ import io
 import json
 import logging
 import os
+import random
 import runpy
 import subprocess
 import sys
 from pathlib import Path
 
 import lightning as L
+import numpy as np
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
@@ -83,6 +85,9 @@ def run_in_process(script: str, *args: str) -> tuple[int | str | None, list[str]
     entry code as from the shell, without the seconds a new interpreter takes to import torch,
     Lightning and Hydra; a run that ends normally has exit code 0."""
     handlers = {name: list(logging.getLogger(name).handlers) for name in ("", "hydra")}
+    root_level = logging.getLogger().level
+    # The run seeds every generator: later tests get back the draws they would have had.
+    rng = (random.getstate(), np.random.get_state(), torch.random.get_rng_state())
     stderr = io.StringIO()
     with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stderr(stderr):
         patch.delenv("HYDRA_FULL_ERROR", raising=False)
@@ -96,6 +101,10 @@ def run_in_process(script: str, *args: str) -> tuple[int | str | None, list[str]
             GlobalHydra.instance().clear()
             for name, kept in handlers.items():  # Hydra set up its logging for the run
                 logging.getLogger(name).handlers[:] = kept
+            logging.getLogger().setLevel(root_level)
+            random.setstate(rng[0])
+            np.random.set_state(rng[1])
+            torch.random.set_rng_state(rng[2])
     return code, stderr.getvalue().splitlines()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import lightning as L
 import pytest
 import torch
@@ -30,6 +32,14 @@ def crafted_checkpoint(tmp_path) -> str:
     checkpoint["hyper_parameters"]["net"]["_target_"] = "foreign_trunk.Trunk"
     torch.save(checkpoint, path)
     return str(path)
+
+
+@pytest.fixture(autouse=True)
+def forget_foreign_module():
+    """Each test imports `foreign_trunk` afresh: one already loaded would never write its marker."""
+    sys.modules.pop("foreign_trunk", None)
+    yield
+    sys.modules.pop("foreign_trunk", None)
 
 
 def test_a_foreign_class_in_a_checkpoint_is_refused_before_its_module_is_imported(tmp_path, monkeypatch):

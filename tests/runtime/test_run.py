@@ -12,7 +12,7 @@ from multiout.errors import InputError
 from multiout.runtime.build import build
 from multiout.runtime.checkpoints import existing_checkpoint
 from multiout.runtime.run import resume_command, run_evaluate
-from tests.helpers import REPO_ROOT, quiet_trainer, small_classifier
+from tests.helpers import REPO_ROOT, quiet_trainer, run_script, small_classifier
 
 
 @pytest.mark.parametrize(
@@ -39,13 +39,20 @@ def test_bad_config_value_is_one_line_and_exit_code_2(entry, tmp_path, override,
     assert code == 2
     errors = [line for line in stderr if line.startswith("error:")]
     assert len(errors) == 1 and errors[0].startswith(message)
+    assert not any("Traceback" in line for line in stderr)
     assert not (tmp_path / "run" / "checkpoints").exists()  # stopped before training
 
 
-def test_a_required_value_left_unset_is_one_line_and_exit_code_2(entry, tmp_path):
-    code, stderr = entry("train", f"hydra.run.dir={tmp_path / 'run'}", "data=tabular", "data.path=???")
-    assert code == 2
-    assert stderr == ["error: data.path: no value given; set it, e.g. data.path=..."]
+def test_a_required_value_left_unset_is_one_line_and_exit_code_2(tmp_path):
+    # From the shell: the whole of stderr as a user sees it, Lightning's own log lines included.
+    result = run_script(
+        "train.py", f"hydra.run.dir={tmp_path / 'run'}", "data=tabular", "data.path=???", cwd=tmp_path
+    )
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == ["error: data.path: no value given; set it, e.g. data.path=..."]
+    assert result.stderr.strip().splitlines()[-1] == errors[0]
+    assert "Traceback" not in result.stderr + result.stdout
 
 
 def test_existing_checkpoint(tmp_path):
@@ -76,6 +83,7 @@ def test_continuing_a_checkpoint_with_another_data_shape_is_one_line(entry, tmp_
     assert code == 2
     assert "this run's config gives num_features=8, but checkpoint" in stderr[-1]
     assert "was trained with 32; give the data and model overrides it was trained with" in stderr[-1]
+    assert not any("Traceback" in line for line in stderr)
 
 
 def test_the_resume_hint_repeats_the_launch_overrides_but_the_run_dir():
