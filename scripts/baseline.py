@@ -35,7 +35,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from multiout.runtime.build import build
+from multiout.runtime.build import build, data_spec
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 C_GRID = (0.001, 0.01, 0.1, 1.0)
@@ -153,8 +153,10 @@ def with_default_data(overrides: list[str]) -> list[str]:
 def main(overrides: list[str]) -> None:
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose("train", overrides=with_default_data(overrides))
-    ignore_index = cfg.model.ignore_index
-    splits = split_frames(cfg.data, build(cfg.data), ignore_index)
+    datamodule = build(cfg.data)
+    spec = data_spec(datamodule, cfg.data)  # what the model would learn of the data
+    ignore_index = spec.output.ignore_index
+    splits = split_frames(cfg.data, datamodule, spec)
     strings = category_columns(splits["train"].x)
     print(
         ", ".join(f"{s} {len(splits[s].y)}" for s in SPLITS).join(("rows: ", "; "))

@@ -22,8 +22,9 @@ import pyarrow.parquet as pq
 from omegaconf import DictConfig
 
 from multiout.data.columns import file_format
+from multiout.data.labels import numeric_labels
+from multiout.data.spec import DataSpec
 from multiout.data.splits import SPLITS, split_indices, split_sizes
-from multiout.data.table import numeric_labels
 from multiout.data.tabular import TabularDataModule
 from multiout.errors import InputError
 
@@ -43,17 +44,19 @@ def category_columns(x: pd.DataFrame) -> list[str]:
     return [name for name in x.columns if isinstance(x[name].dtype, pd.CategoricalDtype)]
 
 
-def split_frames(data: DictConfig, datamodule: L.LightningDataModule, ignore_index: int) -> dict[str, Split]:
-    """The train/val/test splits of `datamodule`, built from the data config `data`."""
+def split_frames(data: DictConfig, datamodule: L.LightningDataModule, spec: DataSpec) -> dict[str, Split]:
+    """The train/val/test splits of `datamodule`, built from the data config `data`; examples of
+    more than one dimension (windows `[L, F]`, ...) flattened into one row each."""
     if not isinstance(datamodule, TabularDataModule):
         datamodule.setup("fit")
         return {
-            s: Split(pd.DataFrame(x.numpy()).add_prefix("x"), y.numpy())
+            s: Split(pd.DataFrame(x.flatten(1).numpy()).add_prefix("x"), y.numpy())
             for s, (x, y) in datamodule.splits.items()
             if s in SPLITS
         }
-    features, targets = datamodule.feature_names, datamodule.channel_names
-    label_type = pa.float64() if numeric_labels(datamodule.label_values) else pa.string()
+    features, targets = spec.input.feature_names, spec.output.channel_names
+    out = spec.output
+    label_type = pa.float64() if numeric_labels([v for vs in out.label_values for v in vs]) else pa.string()
     read = {name: label_type for name in targets}
     if data.path is not None:
         frame = read_frame(data.path, [*features, *targets], read)
@@ -68,7 +71,7 @@ def split_frames(data: DictConfig, datamodule: L.LightningDataModule, ignore_ind
         s: Split(
             frame[features].astype(dtypes),
             class_ids(
-                frame[targets], datamodule.label_values, ignore_index, data.get("path") or data[f"{s}_path"]
+                frame[targets], out.label_values, out.ignore_index, data.get("path") or data[f"{s}_path"]
             ),
         )
         for s, frame in frames.items()
@@ -97,17 +100,18 @@ def read_frame(path: str, columns: list[str], types: dict[str, pa.DataType]) -> 
     return pacsv.read_csv(Path(path), convert_options=convert).to_pandas()
 
 
-def class_ids(labels: pd.DataFrame, label_values: list, ignore_index: int, path: str) -> np.ndarray:
-    """Label `label_values[k]` -> `k`, a missing label -> `ignore_index`."""
+def class_ids(labels: pd.DataFrame, label_values: list[list], ignore_index: int, path: str) -> np.ndarray:
+    """Label `label_values[c][k]` of column `c` -> `k`, a missing label -> `ignore_index`."""
     values = labels.to_numpy(dtype=object)
     ids = np.full(values.shape, ignore_index, np.int64)
-    for k, value in enumerate(label_values):
-        ids[values == value] = k
+    for c, channel in enumerate(label_values):
+        for k, value in enumerate(channel):
+            ids[values[:, c] == value, c] = k
     unknown = (ids == ignore_index) & labels.notna().to_numpy()
     if unknown.any():
         row, col = np.argwhere(unknown)[0]
         raise InputError(
-            f"{path}: target column {labels.columns[col]!r} has label {values[row, col]!r}, which is not in data.label_values {label_values}"
+            f"{path}: target column {labels.columns[col]!r} has label {values[row, col]!r}, which is not among its labels {label_values[col]}"
         )
     return ids
 

@@ -40,9 +40,8 @@ def main(argv: list[str]) -> None:
             raise InputError("export: ckpt_path=<checkpoint file> is required")
         ckpt_path = existing_checkpoint(str(args.ckpt_path))
         model = load_model(args.model_class, ckpt_path, list(args.trusted_modules)).eval()
-        num_features = model.hparams.num_features
         output = args.output or str(ckpt_path).removesuffix(".ckpt")
-        path = export_model(model, num_features, args.format, output)
+        path = export_model(model, args.format, output)
     features = example_features(model, 5)
     with torch.no_grad():
         expected = model(features)

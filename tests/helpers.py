@@ -23,6 +23,7 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 from torch.utils.data import DataLoader, TensorDataset
 
+from multiout.data.spec import DataSpec, InputSpec, OutputSpec
 from multiout.data.tensor_datamodule import TensorDataModule
 from multiout.models.classifier import MultiOutputClassifier
 
@@ -32,12 +33,44 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SMALL_DATA = ["data.num_samples=2000", "data.batch_size=64"]
 
 
-def small_classifier(num_features: int = 6, num_channels: int = 4, **overrides) -> MultiOutputClassifier:
+def spec_dict(
+    num_features: int = 6,
+    num_channels: int = 4,
+    num_classes: int = 3,
+    shape: list[int] | None = None,
+    label_values: list | None = None,
+    label_counts: list[list[int]] | None = None,
+    **tabular: object,
+) -> dict:
+    """A data spec as a checkpoint holds it: examples of `shape` (default `[num_features]`),
+    channels with class ids 0..K-1 (or `label_values`). Any of `feature_names`,
+    `categorical`, `imputed`, `statistics` (default: mean 0, std 1, median 0) makes the input
+    tabular."""
+    names = tabular.pop("feature_names", None)
+    shape = shape or [len(names) if names else num_features]  # type: ignore[arg-type]
+    names = names or [f"x{j}" for j in range(shape[-1])]
+    statistics = None
+    if tabular:
+        zeros, ones = [0.0] * shape[-1], [1.0] * shape[-1]
+        statistics = tabular.pop("statistics", None) or {"mean": zeros, "std": ones, "median": zeros}
+    labels = label_values or list(range(num_classes))
+    spec = DataSpec(
+        InputSpec(shape, names, statistics=statistics, **tabular),  # type: ignore[arg-type]
+        OutputSpec(
+            [f"ch{c:02d}" for c in range(num_channels)],
+            [list(labels)] * num_channels,
+            label_counts or [[1] * len(labels)] * num_channels,
+        ),
+    )
+    return spec.to_dict()
+
+
+def small_classifier(
+    num_features: int = 6, num_channels: int = 4, num_classes: int = 3, **overrides
+) -> MultiOutputClassifier:
     """A 3-class model with one hidden layer of 8: fast enough to fit inside a unit test."""
     kwargs = {
-        "num_features": num_features,
-        "num_channels": num_channels,
-        "num_classes": 3,
+        "data": spec_dict(num_features, num_channels, num_classes),
         "net": {"_target_": "multiout.models.mlp.MLP", "hidden_sizes": [8]},
         "optimizer": {"_target_": "torch.optim.AdamW", "lr": 1e-3},
     }
@@ -62,6 +95,12 @@ def compose_train(*overrides: str, output_dir: Path | None = None) -> DictConfig
     with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base="1.3"):
         extra = [f"paths.output_dir={output_dir}"] if output_dir else ["paths.output_dir=unused"]
         return compose("train", overrides=[*extra, *overrides])
+
+
+def compose_task(task: str, *overrides: str) -> DictConfig:
+    """`conf/<task>.yaml` (train, evaluate, predict) with `overrides`, for runs inside the test process."""
+    with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base="1.3"):
+        return compose(task, overrides=list(overrides))
 
 
 def run_script(

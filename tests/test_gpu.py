@@ -11,7 +11,7 @@ import torch
 
 from multiout.data.synthetic import SyntheticDataModule
 from multiout.models.classifier import MultiOutputClassifier
-from tests.helpers import read_metrics
+from tests.helpers import read_metrics, spec_dict
 
 pytestmark = [
     pytest.mark.gpu,
@@ -23,8 +23,9 @@ NET = {"_target_": "multiout.models.mlp.MLP", "hidden_sizes": [256, 256], "norm"
 
 
 def _fit(precision: str, compile: bool, tmp_path) -> tuple[L.Trainer, MultiOutputClassifier]:
+    data = spec_dict(SHAPES["num_features"], SHAPES["num_channels"], SHAPES["num_classes"])
     model = MultiOutputClassifier(
-        **SHAPES, net=NET, optimizer={"_target_": "torch.optim.AdamW", "lr": 0.003}, compile=compile
+        data=data, net=NET, optimizer={"_target_": "torch.optim.AdamW", "lr": 0.003}, compile=compile
     )
     trainer = L.Trainer(
         accelerator="gpu", devices=1, precision=precision, max_epochs=2, logger=False,
@@ -59,7 +60,7 @@ def test_ddp_on_two_gpus_matches_one_gpu(run):
     quiet = ["trainer.enable_progress_bar=false", "callbacks.rich_progress_bar=null"]
     _, ddp = run("train.py", "trainer=ddp", "trainer.devices=2", *data, *quiet, name="ddp")
     ckpt = read_metrics(ddp)["ckpt_path"]
-    _, one = run("evaluate.py", f"ckpt_path={ckpt}", "trainer=gpu", "data.num_samples=2030", "data.batch_size=64",
+    _, one = run("evaluate.py", f"ckpt_path={ckpt}", "trainer=gpu", "data.batch_size=64",
                  "trainer.enable_progress_bar=false", name="one")  # fmt: skip
     assert read_metrics(one)["test/acc_per_channel"] == read_metrics(ddp)["test/acc_per_channel"]
 
@@ -78,7 +79,9 @@ def test_resident_data_trains_with_no_host_read_on_quiet_steps(tmp_path):
 
 def test_resident_batches_are_gathered_on_the_gpu(tmp_path):
     data = SyntheticDataModule(num_samples=4000, batch_size=256, device_resident_max_gb=1, **SHAPES)
-    model = MultiOutputClassifier(**SHAPES, net=NET, optimizer={"_target_": "torch.optim.AdamW", "lr": 0.003})
+    model = MultiOutputClassifier(
+        data=data.data_spec().to_dict(), net=NET, optimizer={"_target_": "torch.optim.AdamW", "lr": 0.003}
+    )
     trainer = L.Trainer(accelerator="gpu", devices=1, max_epochs=1, logger=False, enable_checkpointing=False,
                         enable_progress_bar=False, default_root_dir=tmp_path)  # fmt: skip
     trainer.fit(model, datamodule=data)

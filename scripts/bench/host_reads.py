@@ -180,13 +180,13 @@ def count_training_reads(
     `cuda_syncs`: also the synchronizing CUDA calls torch warns of (`cuda_sync_warnings`)."""
     from bench.training import compose_train_config
 
-    from multiout.runtime.build import build, build_model, build_trainer
+    from multiout.runtime.build import build, build_model, build_trainer, data_spec
 
     repo = Path(__file__).resolve().parents[2]
     cfg = compose_train_config(repo / "conf", output_dir, overrides)
     L.seed_everything(cfg.seed, verbose=False)
     datamodule = build(cfg.data)
-    model = build_model(cfg.model, datamodule)
+    model = build_model(cfg.model, data_spec(datamodule, cfg.data))
     counter = HostReadCounter(where=where, cuda_syncs=cuda_syncs)
     trainer = build_trainer(cfg, extra_callbacks=[counter])
     with warnings.catch_warnings(record=True) as caught:

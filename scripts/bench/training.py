@@ -24,7 +24,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from multiout.models.classifier import MultiOutputClassifier
 from multiout.models.schedules import build_optimizer, build_scheduler
-from multiout.runtime.build import build, build_model, build_trainer
+from multiout.runtime.build import build, build_model, build_trainer, data_spec
 
 # The template's training loop as a user runs it, minus what needs a validation loop
 # (checkpointing on val/acc, early stopping) and the terminal output (progress bar, summary).
@@ -113,7 +113,7 @@ def template_samples_per_s(
     datamodule = build(cfg.data)
     model_class = f"{__name__}.BareClassifier" if bare else model_class
     model_cfg = OmegaConf.merge(cfg.model, {"_target_": model_class}) if model_class else cfg.model
-    model = build_model(model_cfg, datamodule)
+    model = build_model(model_cfg, data_spec(datamodule, cfg.data))
     clock = EpochClock()
     untimed = {
         "enable_progress_bar": False,
@@ -160,7 +160,8 @@ def raw_loop_samples_per_s(cfg: DictConfig, device: str = "cpu", resident: bool 
     x, y = datamodule.splits["train"]
     if resident:
         x, y = x.to(device_), y.to(device_)
-    model = build_model(cfg.model, datamodule).to(device_).train()  # forward only: a plain nn.Module
+    spec = data_spec(datamodule, cfg.data)
+    model = build_model(cfg.model, spec).to(device_).train()  # forward only: a plain nn.Module
     batch_size, epochs = cfg.data.batch_size, cfg.trainer.max_epochs
     steps = -(-len(x) // batch_size)
     optimizer = build_optimizer(model.hparams.optimizer, model.parameters())

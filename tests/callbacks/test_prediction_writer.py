@@ -44,7 +44,7 @@ def test_one_hot_predictions_are_written_as_their_label_values(prediction, save_
     row_ids = pa.chunked_array([[f"r{i}" for i in range(n)]])
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "predictions.csv"
-        writer = PredictionCSVWriter(path, names, values, row_ids, "key", save_probabilities)
+        writer = PredictionCSVWriter(path, names, [values] * len(names), row_ids, "key", save_probabilities)
         # [N, C] ids -> [N, K, C] probabilities, one batch at a time as Lightning hands them over.
         probs = torch.nn.functional.one_hot(ids, len(values)).transpose(1, 2).float()
         for i, batch in enumerate(probs.split(sizes)):

@@ -13,6 +13,7 @@ from multiout.data.encoding import build_vocabularies, encode_features
 from multiout.data.tabular import TabularDataModule
 from multiout.errors import InputError
 from tests.data.tabular_files import loaded, make_frame, write_table
+from tests.helpers import spec_dict
 
 
 def frame_with_categories(n: int = 60, seed: int = 0) -> pd.DataFrame:
@@ -76,8 +77,9 @@ def test_unseen_category_is_unknown_and_counted_in_one_line_per_split(tmp_path, 
 def test_vocabularies_from_a_checkpoint_are_used_as_given(tmp_path):
     frame = frame_with_categories()
     vocab = {"region": ["north", "east", None], "flag": ["True", "False"]}  # not the file's
-    dm = TabularDataModule(predict_path=write_table(frame, tmp_path / "p.csv"), exclude_columns=["id"],
-                           target_columns=[], vocabularies=vocab)  # fmt: skip
+    features = [name for name in frame.columns if name != "id" and not name.startswith("y_")]
+    spec = spec_dict(feature_names=features, categorical=vocab)
+    dm = TabularDataModule(predict_path=write_table(frame, tmp_path / "p.csv"), spec=spec)
     dm.setup("predict")
     (x,) = dm.splits["predict"]
     for name, values in vocab.items():

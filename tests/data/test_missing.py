@@ -9,7 +9,6 @@ import torch
 
 from multiout.errors import InputError
 from multiout.models.classifier import MultiOutputClassifier
-from multiout.runtime.build import DATA_TO_MODEL
 from tests.data.tabular_files import loaded, make_frame, write_table
 
 FEATURES = ["f0", "f1", "f2"]
@@ -57,16 +56,16 @@ def test_the_model_imputes_the_training_median_and_flags_the_gap(tmp_path):
     frame = frame_with_gaps()
     dm = ordered(write_table(frame, tmp_path / "d.csv"))
     model = MultiOutputClassifier(
+        dm.data_spec().to_dict(),
         net={"_target_": "multiout.models.mlp.MLP", "hidden_sizes": [8]},
         optimizer={"_target_": "torch.optim.AdamW"},
-        **{key: getattr(dm, key) for key in DATA_TO_MODEL},
     )
-    model.fit_to_training_data(dm)
     model.eval()
     x = torch.tensor(frame[FEATURES].to_numpy(), dtype=torch.float32)  # every row, gaps included
     medians = frame.loc[:79, FEATURES].astype(np.float32).median()
     filled = torch.tensor(frame[FEATURES].fillna(medians).to_numpy(), dtype=torch.float32)
-    by_hand = torch.cat([(filled - model.feature_mean) / model.feature_std, x[:, [0, 2]].isnan().float()], 1)
+    mean, std = model.encoder.mean, model.encoder.std
+    by_hand = torch.cat([(filled - mean) / std, x[:, [0, 2]].isnan().float()], 1)
     with torch.no_grad():
         torch.testing.assert_close(model(x), model.head(model.trunk(by_hand)).view(-1, 3, 2))
 

@@ -34,7 +34,7 @@ def test_the_file_has_strings_gaps_and_missing_labels():
 def test_experiment_reads_30_destinations_in_time_order():
     raw = read_raw()
     dm = experiment()
-    assert (dm.num_channels, dm.num_classes, dm.num_features) == (30, 3, 15)
+    assert (len(dm.channel_names), dm.num_classes, len(dm.feature_names)) == (30, 3, 15)
     assert dm.feature_names[:4] == STRINGS and "slot" not in dm.feature_names
     # Read the two columns without gaps: the split does not depend on which features are read.
     dm = experiment("data.feature_columns=[month,departures]")

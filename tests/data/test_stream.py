@@ -13,9 +13,9 @@ import torch
 
 from multiout.data import stream_statistics
 from multiout.data.batching import ShardedBatchSampler
+from multiout.data.labels import BadLabels, LabelMapping
 from multiout.data.stream import StreamDataModule
-from multiout.data.stream_rows import numeric_class_ids, rank_batches
-from multiout.data.table import BadLabels, write_labels
+from multiout.data.stream_rows import rank_batches
 from multiout.runtime.run import run_train
 from tests.data.stream_files import class_ids, write_dataset
 from tests.helpers import compose_train, quiet_trainer, small_classifier
@@ -160,22 +160,33 @@ def test_predicted_batches_carry_their_ids_in_input_order(tmp_path, world_size):
     assert rows == list(range(len(frame)))
 
 
-def test_numeric_labels_convert_as_the_tabular_reader_converts_them():
+def test_numeric_labels_convert_as_a_cell_by_cell_loop_converts_them():
     rng = np.random.default_rng(3)
     n = 500
     table = pa.table({
         "floats": pa.array(rng.choice([-1.0, 0.0, 1.0, np.nan, 2.0, 0.5], size=n)),
         "ints": pa.array(rng.choice([-1, 0, 1, 7], size=n), mask=rng.random(n) < 0.1),
         "int8": pa.array(rng.integers(-1, 2, size=n).astype(np.int8)),
+        "text": pa.array(rng.choice(["-1", "0", "1"], size=n)),  # read as text: the Arrow path
     })  # fmt: skip
     names = table.column_names
-    fast_bad, slow_bad = BadLabels(), BadLabels()
-    fast = numeric_class_ids(table, names, [-1, 0, 1], -100, 10, fast_bad)
-    slow = np.empty((n, 3), dtype=np.int64)
-    value_set = pa.array([-1.0, 0.0, 1.0])
-    write_labels(table, {name: j for j, name in enumerate(names)}, slow, value_set, -100, "f", 10, slow_bad)
-    np.testing.assert_array_equal(fast, slow)
-    assert fast_bad.found == slow_bad.found and set(fast_bad.found) == {"floats", "ints"}
+    bad = BadLabels()
+    got = np.empty((n, 4), dtype=np.int64)
+    LabelMapping(names, [[-1, 0, 1]] * 3 + [["-1", "0", "1"]], -100).write(table, got, ("f", 10), bad)
+    expected = np.full((n, 4), -100)
+    unknown: dict[str, int] = {}
+    for c, name in enumerate(names):  # by hand
+        labels = [-1, 0, 1] if name != "text" else ["-1", "0", "1"]
+        for row, value in enumerate(table.column(name).to_pylist()):
+            if value is None or value != value:
+                continue
+            if value in labels:
+                expected[row, c] = labels.index(value)
+            else:
+                unknown[name] = unknown.get(name, 0) + 1
+    np.testing.assert_array_equal(got, expected)
+    assert {name: count for name, (_, _, count) in bad.found.items()} == unknown
+    assert set(unknown) == {"floats", "ints"}
 
 
 def test_the_config_builds_the_module_and_a_run_trains_and_tests_on_it(tmp_path):

@@ -12,14 +12,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 
 from multiout.data.median_sample import MedianSample
 from multiout.data.stream import StreamDataModule
 from multiout.data.tabular import TabularDataModule
 from multiout.errors import InputError
 from multiout.runtime.run import run_evaluate, run_predict, run_train
-from tests.helpers import REPO_ROOT
+from tests.helpers import compose_task
 
 LAYOUT = ((23, 7), (1, 1), (40, 40), (36, 9))  # rows and row-group size of each file
 LABELS = ["down", "flat", "up"]
@@ -169,11 +168,6 @@ def test_bad_categorical_and_missing_inputs_are_one_line_naming_the_column(tmp_p
         assert f"feature column {column!r} has no values in the training split" in error_of(path)
 
 
-def compose_task(task: str, *overrides: str):
-    with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base="1.3"):
-        return compose(task, overrides=list(overrides))
-
-
 @pytest.mark.slow
 def test_train_evaluate_and_predict_stream_categories_in_the_users_labels(tmp_path):
     train = write_parts(frame_with_categories(300), tmp_path / "train", ((150, 50), (150, 64)))
@@ -187,20 +181,16 @@ def test_train_evaluate_and_predict_stream_categories_in_the_users_labels(tmp_pa
                            f"paths.output_dir={tmp_path / 'run'}"))  # fmt: skip
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     saved = torch.load(metrics["ckpt_path"], weights_only=True)["hyper_parameters"]
-    assert saved["categorical_features"]["region"] == ["east", "north", "south", None]
-    assert saved["imputed_features"] == ["income"]
+    assert saved["data"]["input"]["categorical"]["region"] == ["east", "north", "south", None]
+    assert saved["data"]["input"]["imputed"] == ["income"]
     ckpt = f"ckpt_path={metrics['ckpt_path']}"
     run_evaluate(
-        compose_task(
-            "evaluate", *data, ckpt, f"data.test_path={test}", f"paths.output_dir={tmp_path / 'eval'}"
-        )
+        compose_task("evaluate", ckpt, f"data.test_path={test}", f"paths.output_dir={tmp_path / 'eval'}")
     )
     evaluated = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert evaluated["test/acc"] == pytest.approx(metrics["test/acc"])
     run_predict(
-        compose_task(
-            "predict", *data, ckpt, f"data.predict_path={predict}", f"paths.output_dir={tmp_path / 'pred'}"
-        )
+        compose_task("predict", ckpt, f"data.predict_path={predict}", f"paths.output_dir={tmp_path / 'pred'}")
     )
     predictions = pd.read_csv(tmp_path / "pred" / "predictions.csv")
     assert list(predictions["key"]) == list(new["key"])

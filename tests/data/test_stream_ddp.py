@@ -65,7 +65,7 @@ def test_ddp_evaluation_and_prediction_agree_with_pandas(trained):
     root, run_dir, frame = trained
     evaluated = read_metrics(run_dir)
     new = [
-        *DATA,
+        "data.batch_size=8",
         f"data.predict_path={root / 'data'}",
         f"ckpt_path={evaluated['ckpt_path']}",
         "data.id_column=key",

@@ -28,7 +28,7 @@ def test_reads_features_and_maps_labels_to_class_ids(tmp_path, suffix):
     dm = per_split(write_table(frame, tmp_path / f"data{suffix}"))
     x, y = dm.splits["train"]
     assert dm.feature_names == ["f0", "f1", "f2"] and dm.channel_names == ["y_a", "y_b"]
-    assert (dm.num_features, dm.num_channels, dm.num_classes) == (3, 2, 3)
+    assert (len(dm.feature_names), len(dm.channel_names), dm.num_classes) == (3, 2, 3)
     assert x.dtype == torch.float32 and y.dtype == torch.int64
     torch.testing.assert_close(x, torch.tensor(frame[["f0", "f1", "f2"]].to_numpy(), dtype=torch.float32))
     assert torch.equal(y, expected_ids(frame, ["y_a", "y_b"]))

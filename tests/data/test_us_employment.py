@@ -16,7 +16,7 @@ def test_experiment_reads_47_series_in_time_order():
     dm = build(cfg.data)
     dm.setup("fit")
     raw = pd.read_csv(REPO_ROOT / "data" / "us_employment.csv")
-    assert (dm.num_channels, dm.num_classes, dm.num_features) == (47, 3, 141)
+    assert (len(dm.channel_names), dm.num_classes, len(dm.feature_names)) == (47, 3, 141)
     assert raw["month"].is_monotonic_increasing and raw["month"].iloc[0] == "1990-04"
     sizes = [len(dm.splits[s][0]) for s in ("train", "val", "test")]
     assert sum(sizes) == len(raw) and sizes == [212, 53, 88]

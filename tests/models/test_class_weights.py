@@ -6,6 +6,7 @@ import torch
 from multiout.data.tabular import TabularDataModule
 from multiout.errors import InputError
 from multiout.models.classifier import MultiOutputClassifier
+from tests.helpers import spec_dict
 
 MODEL = {
     "net": {"_target_": "multiout.models.mlp.MLP", "hidden_sizes": [8]},
@@ -22,9 +23,7 @@ def test_balanced_weights_are_counted_on_the_training_split_and_saved(tmp_path):
     dm = TabularDataModule(
         train_path=str(tmp_path / "train.csv"), val_path=str(tmp_path / "val.csv"), batch_size=4
     )
-    model = MultiOutputClassifier(
-        dm.num_features, dm.num_channels, dm.num_classes, class_weights="balanced", **MODEL
-    )
+    model = MultiOutputClassifier(dm.data_spec().to_dict(), class_weights="balanced", **MODEL)
     trainer = L.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False)
     trainer.fit(model, datamodule=dm)
     # n / (classes present * count): y_a has 8 labels over 2 classes; class 0 is absent -> 1.
@@ -35,4 +34,4 @@ def test_balanced_weights_are_counted_on_the_training_split_and_saved(tmp_path):
 
 def test_unknown_class_weights_option():
     with pytest.raises(InputError, match=r"model\.class_weights must be one of"):
-        MultiOutputClassifier(3, 2, 3, class_weights="inverse", **MODEL)
+        MultiOutputClassifier(spec_dict(3, 2, 3), class_weights="inverse", **MODEL)

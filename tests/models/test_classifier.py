@@ -3,20 +3,19 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from multiout.data.tensor_datamodule import TensorDataModule
 from multiout.errors import InputError
 from multiout.models.classifier import MultiOutputClassifier
 from multiout.models.loss import multi_output_cross_entropy
-from tests.helpers import quiet_trainer
+from tests.helpers import spec_dict
 
 B, F_IN, C, K = 16, 8, 5, 3
 
 
-def make_model(**overrides) -> MultiOutputClassifier:
+def make_model(num_channels: int = C, ignore_index: int = -100, **overrides) -> MultiOutputClassifier:
+    data = spec_dict(F_IN, num_channels, K)
+    data["output"]["ignore_index"] = ignore_index
     kwargs = {
-        "num_features": F_IN,
-        "num_channels": C,
-        "num_classes": K,
+        "data": data,
         "net": {"_target_": "multiout.models.mlp.MLP", "hidden_sizes": [32], "norm": "layer"},
         "optimizer": {"_target_": "torch.optim.AdamW", "lr": 1e-3},
         "scheduler": {
@@ -67,9 +66,9 @@ def test_checkpoint_holds_only_plain_values_and_loads_with_weights_only(tmp_path
     trainer.save_checkpoint(path)
     checkpoint = torch.load(path, weights_only=True)  # raises on any pickled object
     assert checkpoint["hyper_parameters"]["net"]["hidden_sizes"] == [32]
-    # Weights and the standardization only: no metric bookkeeping that would tie a checkpoint to it.
+    # Weights only: no metric bookkeeping that would tie a checkpoint to it.
     weights = {name for name, _ in model.named_parameters()}
-    assert set(checkpoint["state_dict"]) == {"feature_mean", "feature_std", *weights}
+    assert set(checkpoint["state_dict"]) == weights
     restored = MultiOutputClassifier.load_from_checkpoint(path, weights_only=True)
     x = torch.randn(B, F_IN)
     model.eval()
@@ -91,7 +90,7 @@ def test_checkpoint_holds_only_plain_values_and_loads_with_weights_only(tmp_path
         ({"scheduler": {"name": "linear"}}, r"model\.scheduler: expected a `_target_` key"),
         ({"net": {"_target_": "multiout.models.nope.MLP", "hidden_sizes": [4]}}, r"model\.net\._target_"),
         ({"class_weights": "inverse"}, r"model\.class_weights must be one of"),
-        ({"ignore_index": 1}, r"model\.ignore_index=1 collides with class id 1"),
+        ({"ignore_index": 1}, r"data: ignore_index=1 collides with class id 1"),
         ({"net": {"_target_": "multiout.models.mlp.MLP", "hidden_sizes": []}}, "hidden_sizes"),
         (
             {"net": {"_target_": "multiout.models.mlp.MLP", "hidden_sizes": [4], "activation": "foo"}},
@@ -176,49 +175,32 @@ def test_training_accuracy_counts_exactly_under_bf16_autocast():
     assert model.train_metrics.correct.item() == correct and model.train_metrics.labelled.item() == 64 * 47
 
 
-class GivenSplits(TensorDataModule):
-    def __init__(self, x: torch.Tensor, y: torch.Tensor) -> None:
-        super().__init__(batch_size=len(x), num_workers=0, shuffle_seed=0)
-        self.x, self.y = x, y
-
-    def setup(self, stage: str) -> None:
-        self.splits = {"train": (self.x, self.y), "val": (self.x, self.y)}
-
-
-def fit_one_step(model: MultiOutputClassifier, datamodule: L.LightningDataModule, tmp_path) -> L.Trainer:
-    trainer = quiet_trainer(tmp_path, fast_dev_run=True)
-    trainer.fit(model, datamodule=datamodule)
-    return trainer
-
-
-def test_fit_standardizes_with_the_data_modules_statistics_and_saves_them(tmp_path):
-    x, y = torch.randn(B, F_IN) * 3 + 2, torch.randint(0, K, (B, C))
-    data = GivenSplits(x, y)
-    data.feature_statistics = lambda: (x.mean(dim=0), x.std(dim=0), x.median(dim=0).values)
-    model = make_model()
-    fit_one_step(model, data, tmp_path)
-    torch.testing.assert_close(model.feature_mean, x.mean(dim=0))
-    torch.testing.assert_close(model.feature_std, x.std(dim=0))
-    assert {"feature_mean", "feature_std"} <= set(model.state_dict())
+def test_the_tabular_encoder_standardizes_with_the_specs_statistics_and_saves_them(tmp_path):
+    x = torch.randn(B, F_IN) * 3 + 2
+    mean, std, median = x.mean(dim=0), x.std(dim=0), x.median(dim=0).values
+    stats = {"mean": mean.tolist(), "std": std.tolist(), "median": median.tolist()}
+    model = make_model(data=spec_dict(F_IN, C, K, statistics=stats))
+    assert {"encoder.mean", "encoder.std", "encoder.fill"} <= set(model.state_dict())
     model.eval()
-    standardized = (x - x.mean(dim=0)) / x.std(dim=0)  # by hand: what the trunk must see
+    standardized = (x - mean) / std  # by hand: what the trunk must see
     expected = model.head(model.trunk(standardized)).view(-1, K, C)
     torch.testing.assert_close(model(x), expected)
 
 
 @pytest.mark.parametrize(
-    "returned",
+    ("statistics", "message"),
     [
-        (torch.zeros(F_IN), torch.ones(F_IN)),  # mean and std only
-        [torch.zeros(F_IN), torch.ones(F_IN), torch.zeros(F_IN)],  # a list
-        (torch.zeros(F_IN), torch.ones(F_IN), torch.zeros(F_IN + 1)),  # a median of another width
+        ({"mean": [0.0] * F_IN, "std": [1.0] * F_IN}, "statistics must hold"),  # no median
+        ({"mean": [0.0] * F_IN, "std": [1.0] * F_IN, "median": [0.0] * (F_IN + 1)}, "statistics must hold"),
+        ({"mean": [0.0] * F_IN, "std": [float("nan")] * F_IN, "median": [0.0] * F_IN}, "finite numbers"),
     ],
 )
-def test_feature_statistics_other_than_mean_std_median_stop_with_what_was_expected(returned):
-    data = GivenSplits(torch.randn(B, F_IN), torch.randint(0, K, (B, C)))
-    data.feature_statistics = lambda: returned
-    with pytest.raises(
-        TypeError,
-        match=rf"GivenSplits.feature_statistics\(\) must return \(mean, std, median\), three tensors of shape \[{F_IN}\]",
-    ):
-        make_model().fit_to_training_data(data)
+def test_statistics_other_than_mean_std_median_of_every_feature_stop_with_what_was_expected(
+    statistics, message
+):
+    data = spec_dict(
+        F_IN, C, K, statistics={"mean": [0.0] * F_IN, "std": [1.0] * F_IN, "median": [0.0] * F_IN}
+    )
+    data["input"]["statistics"] = statistics
+    with pytest.raises(InputError, match=message):
+        make_model(data=data)

@@ -14,6 +14,7 @@ from torch._dynamo.utils import counters
 from multiout.data.synthetic import SyntheticDataModule
 from multiout.models.classifier import MultiOutputClassifier
 from multiout.runtime.distributed import distributed_job
+from tests.helpers import spec_dict
 
 # Inductor on CPU generates C++ and needs a compiler for it.
 pytestmark = pytest.mark.skipif(
@@ -26,8 +27,9 @@ SHAPES = {"num_features": 8, "num_channels": 5, "num_classes": 3}
 
 def _model(compile: bool) -> MultiOutputClassifier:
     net = {"_target_": "multiout.models.mlp.MLP", "hidden_sizes": [16], "norm": "layer"}
+    data = spec_dict(SHAPES["num_features"], SHAPES["num_channels"], SHAPES["num_classes"])
     return MultiOutputClassifier(
-        **SHAPES, net=net, optimizer={"_target_": "torch.optim.AdamW", "lr": 0.01}, compile=compile
+        data=data, net=net, optimizer={"_target_": "torch.optim.AdamW", "lr": 0.01}, compile=compile
     )
 
 

@@ -7,7 +7,7 @@ import torch
 
 from multiout.errors import InputError
 from multiout.models.plr import PLRMLP, PeriodicEmbeddings, PLRTabM
-from multiout.runtime.build import build, build_model
+from multiout.runtime.build import build, build_model, data_spec
 from tests.helpers import compose_train
 
 B, F, N, D = 5, 4, 3, 6
@@ -72,7 +72,7 @@ def test_bad_settings_are_input_errors(key, value):
 def test_model_net_plr_mlp_swaps_the_trunk_by_config_only():
     cfg = compose_train("model/net=plr_mlp", "data.num_samples=100", "model.net.lite=true")
     data = build(cfg.data)
-    model = build_model(cfg.model, data)
+    model = build_model(cfg.model, data_spec(data, cfg.data))
     assert isinstance(model.trunk, PLRMLP) and model.trunk.embeddings.lite
     assert model(torch.randn(4, data.num_features)).shape == (4, data.num_classes, data.num_channels)
 
@@ -98,6 +98,6 @@ def test_tabm_members_read_the_same_embeddings():
 def test_model_net_plr_tabm_swaps_the_trunk_by_config_only():
     cfg = compose_train("model/net=plr_tabm", "data.num_samples=100", "model.net.ensemble_size=2")
     data = build(cfg.data)
-    model = build_model(cfg.model, data).eval()
+    model = build_model(cfg.model, data_spec(data, cfg.data)).eval()
     assert isinstance(model.trunk, PLRTabM) and model.trunk.embeddings.lite
     assert model(torch.randn(4, data.num_features)).shape == (4, data.num_classes, data.num_channels)

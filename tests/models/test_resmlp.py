@@ -6,7 +6,7 @@ from hydra import compose, initialize_config_dir
 
 from multiout.errors import InputError
 from multiout.models.resmlp import ResidualMLP
-from multiout.runtime.build import build, build_model
+from multiout.runtime.build import build, build_model, data_spec
 from tests.helpers import REPO_ROOT
 
 
@@ -29,6 +29,6 @@ def test_model_resmlp_swaps_the_trunk_by_config_only():
     with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base="1.3"):
         cfg = compose("train", overrides=["model=resmlp", "data.num_samples=100", "model.net.depth=2"])
     data = build(cfg.data)
-    model = build_model(cfg.model, data)
+    model = build_model(cfg.model, data_spec(data, cfg.data))
     assert isinstance(model.trunk, ResidualMLP) and len(model.trunk.blocks) == 2
     assert model(torch.randn(4, data.num_features)).shape == (4, data.num_classes, data.num_channels)

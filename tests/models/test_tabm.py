@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 from multiout.errors import InputError
 from multiout.models.tabm import BatchEnsembleLinear, TabM
-from multiout.runtime.build import build, build_model
+from multiout.runtime.build import build, build_model, data_spec
 from tests.helpers import REPO_ROOT, compose_train, small_classifier
 
 B, F_IN, K_MEMBERS = 6, 5, 4
@@ -102,8 +102,8 @@ def test_model_net_tabm_swaps_the_trunk_by_config_only():
         "model/net=tabm",
         "model.net.ensemble_size=3",
     )
-    data = build(cfg.data)
-    model = build_model(cfg.model, data).eval()
+    spec = data_spec(build(cfg.data), cfg.data)
+    model = build_model(cfg.model, spec).eval()
     assert isinstance(model.trunk, TabM) and model.trunk.ensemble_size == 3
     assert model.trunk.out_features == 64  # the experiment's hidden_sizes
-    assert model(torch.randn(4, data.num_features)).shape == (4, data.num_classes, data.num_channels)
+    assert model(torch.randn(4, *spec.input.shape)).shape == (4, 3, 47)

@@ -8,7 +8,7 @@ from multiout.data.synthetic import SyntheticDataModule
 from multiout.models.classifier import MultiOutputClassifier
 from multiout.models.loss import multi_output_cross_entropy
 from multiout.tools.export import export_model, run_exported
-from tests.helpers import quiet_trainer
+from tests.helpers import quiet_trainer, spec_dict
 
 F, C, K = 6, 4, 3
 
@@ -60,15 +60,15 @@ def data():
 def make_model(name: str) -> MultiOutputClassifier:
     net, loss = TRUNKS[name]
     torch.manual_seed(0)
+    data = spec_dict(F, C, K)
     return MultiOutputClassifier(
-        F, C, K, net=net, optimizer={"_target_": "torch.optim.Adam", "lr": 0.02}, loss=loss
+        data, net=net, optimizer={"_target_": "torch.optim.Adam", "lr": 0.02}, loss=loss
     )
 
 
 @pytest.mark.parametrize("name", list(TRUNKS))
 def test_short_training_lowers_the_loss(name, data, tmp_path):
     model = make_model(name)
-    model.fit_to_training_data(data)  # the standardization training sets, for a fair "before"
     before = training_loss(model, data)
     trainer = quiet_trainer(tmp_path, max_epochs=3, limit_val_batches=0, accelerator="cpu")
     trainer.fit(model.train(), datamodule=data)
@@ -91,6 +91,6 @@ def test_exported_model_gives_the_model_logits(name, fmt, tmp_path):
     features = torch.randn(7, F)  # not the batch size it was traced with
     with torch.no_grad():
         expected = model(features)
-    got = run_exported(export_model(model, F, fmt, tmp_path / "model"), fmt, features)
+    got = run_exported(export_model(model, fmt, tmp_path / "model"), fmt, features)
     assert got is not None and got.shape == (7, K, C)
     torch.testing.assert_close(got, expected)

@@ -10,7 +10,7 @@ import torch
 from lightning.pytorch.callbacks import EarlyStopping
 from omegaconf import OmegaConf
 
-from multiout.runtime.build import build, build_group, build_model, build_trainer
+from multiout.runtime.build import build, build_group, build_model, build_trainer, data_spec
 from multiout.runtime.config_keys import misspelt_key
 from multiout.runtime.run import run_train
 from multiout.runtime.speed import NoProfiler
@@ -32,15 +32,15 @@ def options(group: str) -> list[str]:
 def test_every_config_composes_and_resolves(override):
     cfg = compose_train(override)
     OmegaConf.to_container(cfg, resolve=True)  # every interpolation resolves
-    data = build(cfg.data)
-    model = build_model(cfg.model, data)  # the shapes reach the model from the data module only
-    logits = model(torch.randn(2, data.num_features))
-    assert logits.shape == (2, data.num_classes, data.num_channels)
+    spec = data_spec(build(cfg.data), cfg.data)
+    model = build_model(cfg.model, spec)  # the shapes reach the model from the data spec only
+    logits = model(torch.randn(2, *spec.input.shape))
+    assert logits.shape == (2, spec.output.num_classes, spec.output.num_channels)
 
 
 def test_model_follows_the_data_config():
     cfg = compose_train("data.num_channels=5", "data.num_classes=4", "data.num_features=7")
-    model = build_model(cfg.model, build(cfg.data))
+    model = build_model(cfg.model, data_spec(build(cfg.data), cfg.data))
     assert (model.num_channels, model.num_classes, model.trunk[0].in_features) == (5, 4, 7)
 
 
@@ -70,7 +70,7 @@ def test_overfitting_a_few_batches_reaches_full_accuracy(tmp_path):
         "callbacks.rich_progress_bar=null", "data.num_samples=2000", "data.batch_size=32", output_dir=tmp_path,
     )  # fmt: skip
     datamodule = build(cfg.data)
-    model = build_model(cfg.model, datamodule)
+    model = build_model(cfg.model, data_spec(datamodule, cfg.data))
     trainer = build_trainer(cfg)  # with the default callbacks: checkpoints are saved as usual
     # Stops once the goal is reached (about 10 epochs), rather than training all 150.
     reached = EarlyStopping("train/acc_epoch", mode="max", stopping_threshold=0.99, patience=150,

@@ -9,7 +9,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 
 from multiout.errors import InputError
-from multiout.runtime.build import build
+from multiout.runtime.build import build, data_spec
 from multiout.runtime.checkpoints import existing_checkpoint
 from multiout.runtime.run import resume_command, run_evaluate
 from tests.helpers import REPO_ROOT, quiet_trainer, run_script, small_classifier
@@ -81,8 +81,8 @@ def test_continuing_a_checkpoint_with_another_data_shape_is_one_line(entry, tmp_
         "data.num_features=8", "data.num_samples=500",
     )  # fmt: skip
     assert code == 2
-    assert "this run's config gives num_features=8, but checkpoint" in stderr[-1]
-    assert "was trained with 32; give the data and model overrides it was trained with" in stderr[-1]
+    assert "this run's data gives other example shape than checkpoint" in stderr[-1]
+    assert "([8] against [32]); give the data overrides it was trained with" in stderr[-1]
     assert not any("Traceback" in line for line in stderr)
 
 
@@ -101,13 +101,14 @@ def test_the_resume_hint_repeats_the_launch_overrides_but_the_run_dir():
 def test_an_evaluate_run_records_the_checkpoints_model_not_a_default_one(tmp_path):
     data = ["data.num_samples=400", "data.num_features=6", "data.num_channels=4", "data.batch_size=64"]
     with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base="1.3"):
-        datamodule = build(compose("evaluate", overrides=[*data, "ckpt_path=unused"]).data)
+        config = compose("train", overrides=data).data
+    datamodule = build(config)
+    model = small_classifier(data=data_spec(datamodule, config).to_dict())  # one hidden layer of 8
     trainer = quiet_trainer(tmp_path, fast_dev_run=True)
-    trainer.fit(small_classifier(), datamodule=datamodule)  # one hidden layer of 8: no config's default
+    trainer.fit(model, datamodule=datamodule)
     ckpt = tmp_path / "model.ckpt"
     trainer.save_checkpoint(ckpt)
     overrides = [
-        *data,
         f"ckpt_path={ckpt}",
         f"paths.output_dir={tmp_path / 'eval'}",
         "logger=none",
@@ -115,7 +116,7 @@ def test_an_evaluate_run_records_the_checkpoints_model_not_a_default_one(tmp_pat
     ]
     with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base="1.3"):
         cfg = compose("evaluate", overrides=[*overrides, "trainer.enable_progress_bar=false"])
-    assert set(cfg.model) == {"_target_", "ignore_index"}  # what Hydra records: no made-up architecture
+    assert set(cfg.model) == {"_target_"}  # what Hydra records: no made-up architecture
     run_evaluate(cfg)
     record = json.loads((tmp_path / "eval" / "checkpoint_hparams.json").read_text())
     saved = torch.load(ckpt, weights_only=True)["hyper_parameters"]

@@ -8,7 +8,7 @@ from hydra import compose, initialize_config_dir
 from lightning.pytorch.strategies import DDPStrategy, SingleDeviceStrategy
 from omegaconf import open_dict
 
-from multiout.runtime.build import build, build_model, build_trainer
+from multiout.runtime.build import build, build_model, build_trainer, data_spec
 from tests.helpers import REPO_ROOT
 
 PRECISIONS = ["32-true", "bf16-mixed", "16-mixed"]
@@ -61,7 +61,7 @@ def test_bf16_mixed_trains_on_cpu(tmp_path, clipping):
     assert cfg.model.optimizer.fused
     L.seed_everything(0)
     data = build(cfg.data)
-    model = build_model(cfg.model, data)
+    model = build_model(cfg.model, data_spec(data, cfg.data))
     trainer = build_trainer(cfg)
     trainer.fit(model, datamodule=data)
     assert trainer.precision == "bf16-mixed"

@@ -51,18 +51,16 @@ def test_train_then_predict_and_evaluate_with_categories_and_gaps(run, entry, tm
     assert code == 0, stderr[-20:]
     ckpt = read_metrics(run_dir)["ckpt_path"]
     saved = torch.load(ckpt, weights_only=True)["hyper_parameters"]
-    assert saved["categorical_features"] == {"region": ["east", "north", "south", None]}
-    assert saved["imputed_features"] == ["income"]
+    assert saved["data"]["input"]["categorical"] == {"region": ["east", "north", "south", None]}
+    assert saved["data"]["input"]["imputed"] == ["income"]
 
-    result, pred_dir = run("predict.py", f"ckpt_path={ckpt}", f"data.predict_path={new_csv}",
-                           "data.id_column=key", name="predict")  # fmt: skip
+    result, pred_dir = run("predict.py", f"ckpt_path={ckpt}", f"data.predict_path={new_csv}", name="predict")
     assert "predict: 2 values of 'region' not seen in training -> unknown" in result.stdout + result.stderr
     predictions = pd.read_csv(pred_dir / "predictions.csv")
     assert list(predictions["key"]) == list(new["key"])
     assert set(predictions[["y_a", "y_b"]].to_numpy().ravel()) <= set(LABELS)
 
     eval_dir = tmp_path / "evaluate"
-    code, stderr = entry("evaluate", f"hydra.run.dir={eval_dir}", "data=tabular", f"ckpt_path={ckpt}",
-                         f"data.path={train_csv}", "data.id_column=key", NO_FIGURES)  # fmt: skip
+    code, stderr = entry("evaluate", f"hydra.run.dir={eval_dir}", f"ckpt_path={ckpt}", NO_FIGURES)
     assert code == 0, stderr[-20:]
     assert read_metrics(eval_dir)["test/acc"] == pytest.approx(read_metrics(run_dir)["test/acc"])

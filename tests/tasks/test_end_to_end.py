@@ -62,7 +62,9 @@ def test_training_run_writes_its_outputs(trained):
 def test_evaluate_reproduces_the_train_time_test(trained, entry, tmp_path):
     metrics = read_metrics(trained)
     eval_dir = tmp_path / "eval"
-    code, stderr = entry("evaluate", f"hydra.run.dir={eval_dir}", f"ckpt_path={metrics['ckpt_path']}", *DATA)
+    code, stderr = entry(
+        "evaluate", f"hydra.run.dir={eval_dir}", f"ckpt_path={metrics['ckpt_path']}", "data.batch_size=64"
+    )
     assert code == 0, stderr[-20:]
     evaluated = read_metrics(eval_dir)
     for key in ("test/loss", "test/acc", "test/acc_per_channel", "test/bayes_acc"):
@@ -72,7 +74,14 @@ def test_evaluate_reproduces_the_train_time_test(trained, entry, tmp_path):
 def test_ddp_evaluation_equals_one_process(trained, run):
     """Against training's own test, in one process (which evaluate.py reproduces, above)."""
     one = read_metrics(trained)
-    _, ddp = run("evaluate.py", f"ckpt_path={one['ckpt_path']}", *DATA, *QUIET, "trainer=ddp_sim", name="ddp")
+    _, ddp = run(
+        "evaluate.py",
+        f"ckpt_path={one['ckpt_path']}",
+        "data.batch_size=64",
+        *QUIET,
+        "trainer=ddp_sim",
+        name="ddp",
+    )
     two = read_metrics(ddp)
     assert two["test/acc_per_channel"] == one["test/acc_per_channel"]
     assert two["test/acc"] == one["test/acc"]

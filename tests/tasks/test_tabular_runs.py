@@ -11,7 +11,7 @@ from sklearn.metrics import accuracy_score
 from multiout.errors import InputError
 from multiout.runtime.build import data_for_checkpoint
 from multiout.runtime.checkpoints import load_model
-from tests.helpers import REPO_ROOT, read_metrics, run_script
+from tests.helpers import read_metrics, run_script
 
 pytestmark = pytest.mark.slow
 
@@ -63,7 +63,6 @@ def test_predictions_come_back_in_label_values_and_match_reported_accuracy(train
         f"hydra.run.dir={pred_dir}",
         f"ckpt_path={metrics['ckpt_path']}",
         f"data.predict_path={root / 'new.parquet'}",
-        "data.id_column=key",
         "save_probabilities=true",
     )
     assert code == 0, stderr[-20:]
@@ -91,7 +90,7 @@ def test_evaluate_a_new_test_file_with_the_checkpoint_alone(trained, entry):
     root, run_dir, _ = trained
     metrics = read_metrics(run_dir)
     eval_dir = root / "evaluate"
-    args = [f"hydra.run.dir={eval_dir}", "data=tabular", f"ckpt_path={metrics['ckpt_path']}"]
+    args = [f"hydra.run.dir={eval_dir}", f"ckpt_path={metrics['ckpt_path']}"]
     code, stderr = entry("evaluate", *args, f"data.test_path={root / 'test.csv'}")
     assert code == 0, stderr[-20:]
     evaluated = read_metrics(eval_dir)
@@ -103,10 +102,9 @@ def test_a_file_that_does_not_match_the_checkpoint_names_both(trained):
     ckpt_path = read_metrics(run_dir)["ckpt_path"]
     model = load_model("multiout.models.classifier.MultiOutputClassifier", ckpt_path)
     pd.read_csv(root / "test.csv").drop(columns=["x4"]).to_csv(root / "short.csv", index=False)
-    config = OmegaConf.load(REPO_ROOT / "conf" / "data" / "tabular.yaml")
-    config.merge_with({"test_path": str(root / "short.csv"), "ignore_index": -100, "shuffle_seed": 0})
+    config = OmegaConf.create({"test_path": str(root / "short.csv")})
     with pytest.raises(InputError) as info:
-        data_for_checkpoint(config, model, ckpt_path, "test")
+        data_for_checkpoint(model.spec, config, ckpt_path, "test")
     assert "short.csv: feature column 'x4'" in str(info.value) and ckpt_path in str(info.value)
     # Same columns, but one more label value than the checkpoint knows.
     frame = pd.read_csv(root / "test.csv")
@@ -116,7 +114,7 @@ def test_a_file_that_does_not_match_the_checkpoint_names_both(trained):
     with pytest.raises(
         InputError, match=r"'y_down' has label 2\.0, which is not in data\.label_values \[-1, 0, 1\]"
     ):
-        data_for_checkpoint(config, model, ckpt_path, "test")
+        data_for_checkpoint(model.spec, config, ckpt_path, "test")
 
 
 def test_bad_label_stops_training_before_anything_is_written(trained, entry, tmp_path):

@@ -10,7 +10,7 @@ import torch
 from hydra import compose, initialize_config_dir
 
 from multiout.data.batching import epoch_generator
-from multiout.runtime.build import build, build_model, build_trainer
+from multiout.runtime.build import build, build_model, build_trainer, data_spec
 from multiout.runtime.faults.non_finite_loss import NonFiniteLoss, NonFiniteLossError
 from multiout.runtime.run import exit_on_training_fault, run_train
 from multiout.tasks.train import train
@@ -65,7 +65,7 @@ def test_nan_in_the_data_stops_training_keeping_the_last_good_checkpoint(tmp_pat
     poison_training_batch(datamodule, cfg.seed, batch=12)
     trainer = build_trainer(cfg)
     with pytest.raises(NonFiniteLossError) as raised:
-        train(trainer, build_model(cfg.model, datamodule), datamodule)
+        train(trainer, build_model(cfg.model, data_spec(datamodule, cfg.data)), datamodule)
     message = str(raised.value)
     assert "non-finite training loss nan at step 12 (epoch 0, batch 12)" in message
     assert (
@@ -89,7 +89,7 @@ def test_skip_leaves_the_bad_batch_out_and_trains_on(tmp_path):
     datamodule = build(cfg.data)
     poison_training_batch(datamodule, cfg.seed, batch=3)
     trainer = build_trainer(cfg)
-    model = build_model(cfg.model, datamodule)
+    model = build_model(cfg.model, data_spec(datamodule, cfg.data))
     metrics = train(trainer, model, datamodule, test=False)
     guard = next(c for c in trainer.callbacks if isinstance(c, NonFiniteLoss))
     assert guard.skipped == 1

@@ -22,7 +22,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from multiout.callbacks.prediction_writer import PredictionCSVWriter
 from multiout.data.tabular import TabularDataModule
 from multiout.metrics.results import EvalMetrics
-from multiout.runtime.build import build, build_model, build_trainer
+from multiout.runtime.build import build, build_model, build_trainer, data_spec
 from multiout.runtime.faults.last_checkpoint import LastCheckpoint
 from multiout.runtime.faults.sigterm import SigtermAtStepEnd
 from multiout.tasks.train import train
@@ -41,8 +41,9 @@ def imbalanced(n: int = 96, channels: int = 3, seed: int = 0) -> tuple[torch.Ten
 
 def test_balanced_class_weights_reach_the_training_loss(tmp_path):
     x, y = imbalanced()
-    model = small_classifier(num_channels=3, class_weights="balanced")
-    quiet_trainer(tmp_path, fast_dev_run=True).fit(model, datamodule=InMemoryData(x, y))
+    data = InMemoryData(x, y)
+    model = small_classifier(data=data.data_spec().to_dict(), class_weights="balanced")
+    quiet_trainer(tmp_path, fast_dev_run=True).fit(model, datamodule=data)
     model.eval()
     with torch.no_grad():
         logits = model(x)
@@ -79,7 +80,7 @@ def test_metrics_json_scores_the_best_checkpoint_not_the_last(tmp_path):
     datamodule = build(cfg.data)
     spoiler = SpoilLastValidation()
     trainer = build_trainer(cfg, extra_callbacks=[spoiler])
-    metrics = train(trainer, build_model(cfg.model, datamodule), datamodule)
+    metrics = train(trainer, build_model(cfg.model, data_spec(datamodule, cfg.data)), datamodule)
     best = trainer.checkpoint_callback
     assert metrics["ckpt_path"] == best.best_model_path != best.last_model_path
     assert len(spoiler.scores) == 3 and spoiler.scores[-1] < max(spoiler.scores) - 0.05
@@ -123,7 +124,9 @@ def test_predictions_keep_their_row_ids_across_batches(tmp_path):
                              feature_columns=["f0", "f1"], id_column="key", batch_size=64)  # fmt: skip
     data.setup("predict")
     model = small_classifier(num_features=2, num_channels=2)
-    writer = PredictionCSVWriter(tmp_path / "p.csv", ["y_a", "y_b"], [-1, 0, 1], data.predict_ids, "key")
+    writer = PredictionCSVWriter(
+        tmp_path / "p.csv", ["y_a", "y_b"], [[-1, 0, 1]] * 2, data.predict_ids, "key"
+    )
     quiet_trainer(tmp_path, callbacks=[writer]).predict(model, datamodule=data, return_predictions=False)
     written = pd.read_csv(tmp_path / "p.csv")
     assert written["key"].tolist() == frame["key"].tolist()  # 5 batches, each with its own ids
@@ -140,7 +143,7 @@ def test_labels_in_any_order_map_to_their_position_and_back(tmp_path):
     )
     assert torch.equal(data.splits["train"][1], expected)
     # Back: a prediction of class id k is written as label_values[k].
-    writer = PredictionCSVWriter(tmp_path / "p.csv", ["y_a", "y_b"], label_values)
+    writer = PredictionCSVWriter(tmp_path / "p.csv", ["y_a", "y_b"], [label_values] * 2)
     probs = F.one_hot(expected, 3).permute(0, 2, 1).float()  # [B, K, C], certain of the true class
     table = writer._table(probs)
     assert table.column("y_a").to_pylist() == frame["y_a"].tolist()

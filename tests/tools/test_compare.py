@@ -130,3 +130,24 @@ def test_a_failed_later_launch_of_a_finished_run_is_not_its_config(tmp_path):
 
     [run] = find_runs(tmp_path)
     assert run.settings["model"] == "mlp"
+
+
+def test_an_evaluate_run_is_compared_by_its_checkpoints_model_and_data(tmp_path):
+    fake_run(tmp_path / "train", ["model.net.hidden_sizes=[16]", "data.window=5"], 0.7)
+    evaluated = tmp_path / "evaluate"
+    fake_run(evaluated, ["ckpt_path=x.ckpt"], 0.7)  # its config.yaml holds no model, no data keys
+    record = {
+        "ckpt_path": "x.ckpt",
+        "hyper_parameters": {
+            "net": {"_target_": "multiout.models.mlp.MLP", "hidden_sizes": [16]},
+            "data": {"data_config": {"window": 5}},
+        },
+    }
+    (evaluated / "checkpoint_hparams.json").write_text(json.dumps(record))
+    settings = {run.path.name: run.settings for run in find_runs(tmp_path)}
+    assert (
+        settings["evaluate"]["model.net.hidden_sizes"]
+        == "[16]"
+        == settings["train"]["model.net.hidden_sizes"]
+    )
+    assert settings["evaluate"]["data.window"] == "5"

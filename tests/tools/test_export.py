@@ -9,6 +9,7 @@ from multiout.data.synthetic import SyntheticDataModule
 from multiout.errors import InputError
 from multiout.models.classifier import MultiOutputClassifier
 from multiout.tools.export import export_model, run_exported
+from tests.helpers import spec_dict
 
 F, C, K = 6, 5, 4
 
@@ -18,9 +19,7 @@ def checkpoint(tmp_path_factory):
     """A briefly trained checkpoint, saved as training saves one."""
     data = SyntheticDataModule(num_samples=300, num_features=F, num_channels=C, num_classes=K, batch_size=64)
     model = MultiOutputClassifier(
-        F,
-        C,
-        K,
+        data.data_spec().to_dict(),
         net={"_target_": "multiout.models.mlp.MLP", "hidden_sizes": [16, 16]},
         optimizer={"_target_": "torch.optim.Adam"},
     )
@@ -51,7 +50,7 @@ TORCHSCRIPT = pytest.param("torchscript", marks=pytest.mark.filterwarnings("igno
 @pytest.mark.parametrize("fmt", [TORCHSCRIPT, "exported_program"])
 def test_torch_formats_round_trip(checkpoint, tmp_path, fmt):
     model = MultiOutputClassifier.load_from_checkpoint(checkpoint, map_location="cpu", weights_only=True)
-    path = export_model(model, F, fmt, tmp_path / "model")
+    path = export_model(model, fmt, tmp_path / "model")
     features = torch.randn(7, F)  # not the batch size it was traced with
     with torch.no_grad():
         if fmt == "torchscript":
@@ -79,7 +78,7 @@ def test_onnx_export_script_round_trip(checkpoint, tmp_path):
 def test_unknown_format_is_an_input_error(checkpoint, tmp_path):
     model = MultiOutputClassifier.load_from_checkpoint(checkpoint, map_location="cpu", weights_only=True)
     with pytest.raises(InputError, match="format must be one of"):
-        export_model(model, F, "tflite", tmp_path / "model")
+        export_model(model, "tflite", tmp_path / "model")
 
 
 ONNX_SLOW = pytest.param("onnx", marks=pytest.mark.slow)
@@ -90,18 +89,21 @@ def test_export_with_categories_and_missing_values_gives_the_models_logits(tmp_p
     if fmt == "onnx":
         pytest.importorskip("onnxruntime")
         pytest.importorskip("onnxscript")
+    stats = {"mean": [0.0] * 4, "std": [1.0] * 4, "median": [0.3, 0.0, -0.7, 0.0]}
+    data = spec_dict(
+        num_channels=C,
+        num_classes=K,
+        feature_names=["a", "region", "b", "flag"],
+        categorical={"region": ["east", "north", None], "flag": ["False", "True"]},
+        imputed=["b"],
+        statistics=stats,
+    )
     model = MultiOutputClassifier(
-        4,
-        C,
-        K,
+        data,
         net={"_target_": "multiout.models.mlp.MLP", "hidden_sizes": [16]},
         optimizer={"_target_": "torch.optim.Adam"},
-        feature_names=["a", "region", "b", "flag"],
-        categorical_features={"region": ["east", "north", None], "flag": ["False", "True"]},
-        imputed_features=["b"],
     ).eval()
-    model.encoder.fill.copy_(torch.tensor([0.3, 0.0, -0.7, 0.0]))
-    path = export_model(model, 4, fmt, tmp_path / "model")
+    path = export_model(model, fmt, tmp_path / "model")
     nan = float("nan")
     features = torch.tensor(
         [[0.1, 1, nan, 2], [nan, 3, 0.5, 0], [1.2, 0, 2.0, 1], [0.0, 9, nan, nan], [-1.0, 2, 0.1, 1]]

@@ -56,14 +56,15 @@ class PerChannelReport(Callback):
         if not trainer.is_global_zero or trainer.fast_dev_run:  # type: ignore[attr-defined]
             return  # fast_dev_run promises a run that writes nothing
         result = pl_module.results["test"]
-        rows = channel_rows(result, pl_module.channel_names)
+        out = pl_module.spec.output
+        rows = channel_rows(result, out.channel_names)
         Console().print(channel_table(rows))
         path = write_rows_csv(self.output_dir / "per_channel.csv", rows)
         log.info(f"per-channel results written to {path}")
         if self.figures:
-            self._save_figures(trainer, rows, result.confmat, pl_module.channel_names, pl_module.label_values)
+            self._save_figures(trainer, rows, result.confmat, out.channel_names, out.label_values)
 
-    def _save_figures(self, trainer: L.Trainer, rows, confmat, names: list[str], labels: list) -> None:
+    def _save_figures(self, trainer: L.Trainer, rows, confmat, names: list[str], labels: list[list]) -> None:
         figures = {
             "per_channel_accuracy": accuracy_figure(rows),
             "per_channel_confusion": confusion_grid_figure(confmat, names, labels),

@@ -25,7 +25,8 @@ def probability_column(channel: str, label: object) -> str:
 
 class PredictionCSVWriter(Callback):
     """`predictions.csv`: the id column (if any), then one column per target holding the most
-    likely label (`label_values[k]`), then optionally one probability column per target and label.
+    likely of its labels (`label_values[c][k]`), then optionally one probability column per
+    target and each of its labels.
 
     Each batch is written as it comes, so no more than one batch of predictions is held in
     memory; the file is written beside `path` and renamed into place only when complete.
@@ -42,7 +43,7 @@ class PredictionCSVWriter(Callback):
         self,
         path: str | os.PathLike,
         channel_names: list[str],
-        label_values: list,
+        label_values: list[list],
         ids: pa.ChunkedArray | None = None,
         id_column: str | None = None,
         save_probabilities: bool = False,
@@ -50,7 +51,7 @@ class PredictionCSVWriter(Callback):
         super().__init__()
         self.path = Path(path)
         self.channel_names = list(channel_names)
-        self.label_values = np.asarray(label_values)
+        self.label_values = [np.asarray(values) for values in label_values]  # per channel
         self.ids = ids
         self.id_column = id_column
         self.save_probabilities = save_probabilities
@@ -91,13 +92,13 @@ class PredictionCSVWriter(Callback):
             columns[self.id_column or "id"] = batch_ids
         elif self.ids is not None:
             columns[self.id_column or "id"] = self.ids.slice(self._rows, len(probs))
-        labels = self.label_values[probs.max(dim=1).indices.numpy()]  # [B, C] in the user's values
+        classes = probs.max(dim=1).indices.numpy()  # [B, C] class ids
         for c, name in enumerate(self.channel_names):
-            columns[name] = pa.array(labels[:, c])
+            columns[name] = pa.array(self.label_values[c][classes[:, c]])  # in the user's values
         if self.save_probabilities:
             p = probs.numpy()
             for c, name in enumerate(self.channel_names):
-                for k, label in enumerate(self.label_values.tolist()):
+                for k, label in enumerate(self.label_values[c].tolist()):
                     columns[probability_column(name, label)] = pa.array(p[:, k, c])
         return pa.table(columns)
 

@@ -16,21 +16,25 @@ in every checkpoint, so a run resumed mid-epoch continues with the next batch.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping, Sequence
 
+import pyarrow as pa
 import torch
 from lightning.pytorch.accelerators import CUDAAccelerator
 from lightning.pytorch.trainer.states import TrainerFn
 from torch import Tensor
 
 from multiout.data.columns import Columns, resolve_column_names, schema_categorical
+from multiout.data.labels import LabelMapping, distinct_labels, resolve_label_values
 from multiout.data.missing import check_missing_shares
 from multiout.data.parquet_files import check_schema, open_split
+from multiout.data.spec import DataSpec
 from multiout.data.splits import SPLITS
 from multiout.data.stream_batches import StreamBatches, StreamSampler
 from multiout.data.stream_rows import RowEncoder
 from multiout.data.stream_statistics import SplitStatistics, cached_statistics, compute_statistics
 from multiout.data.table import check_feature_types
-from multiout.data.tabular import check_feature_options, check_label_values
+from multiout.data.tabular import check_feature_options, columns_spec
 from multiout.data.tensor_datamodule import TensorDataModule
 from multiout.errors import InputError
 
@@ -56,7 +60,7 @@ class StreamDataModule(TensorDataModule):
         feature_columns: list[str] | None = None,
         exclude_columns: tuple[str, ...] | list[str] = (),
         id_column: str | None = None,
-        label_values: tuple | list = (-1, 0, 1),
+        label_values: str | Sequence | Mapping = (-1, 0, 1),
         batch_size: int = 256,
         shuffle_seed: int = 0,
         shuffle_window: int = 65_536,
@@ -65,10 +69,14 @@ class StreamDataModule(TensorDataModule):
         categorical_columns: str | list[str] = "auto",
         missing_features: str = "impute",
         max_categories: int = 1000,
-        vocabularies: dict[str, list] | None = None,
+        spec: dict | None = None,
     ) -> None:
         super().__init__(batch_size, 0, shuffle_seed)
-        self.label_values = check_label_values(label_values, ignore_index)
+        # Rebuilt from a checkpoint (evaluate, predict): its columns, labels and vocabularies.
+        trained = None if spec is None else DataSpec.from_dict(spec)
+        vocabularies = None if trained is None else trained.input.categorical
+        if trained is not None:
+            feature_columns, target_columns = trained.input.feature_names, trained.output.channel_names
         check_feature_options(missing_features, max_categories)
         if shuffle_window < 1:
             raise InputError(f"data.shuffle_window must be a positive number of rows, got {shuffle_window}")
@@ -100,9 +108,12 @@ class StreamDataModule(TensorDataModule):
         self.shuffle_window = shuffle_window
         self.cache_statistics = cache_statistics
         self.ignore_index = ignore_index
-        self.num_features = len(self.columns.features)
-        self.num_channels = len(self.columns.targets)
-        self.num_classes = len(self.label_values)
+        # Each target's labels in class order; None until the training files say (auto).
+        self.label_values = (
+            resolve_label_values(label_values, self.columns.targets, ignore_index)
+            if trained is None
+            else trained.output.label_values
+        )
         self.feature_names = self.columns.features
         self.channel_names = self.columns.targets
         self.predict_ids = None  # ids travel with each predicted batch
@@ -129,7 +140,7 @@ class StreamDataModule(TensorDataModule):
                 raise InputError("data: no train split; set data.train_path")
             compute = cached_statistics if self.cache_statistics else compute_statistics
             encoder = self._encoder("train", statistics_pass=True)
-            self._statistics = compute(self.files["train"], encoder, self.num_classes, self.max_categories)
+            self._statistics = compute(self.files["train"], encoder, self.max_categories)
         return self._statistics
 
     @property
@@ -160,8 +171,22 @@ class StreamDataModule(TensorDataModule):
         return self._train_statistics().standardization()
 
     def train_label_counts(self) -> Tensor:
-        """`[C, K]` count of each class per channel in the training labels (for class weights)."""
+        """`[C, K]` count of each class per channel in the training labels."""
         return torch.from_numpy(self._train_statistics().counts)
+
+    def data_spec(self) -> DataSpec:
+        """As `TabularDataModule.data_spec`, from the one pass over the training files."""
+        return columns_spec(self)
+
+    def labels(self) -> LabelMapping:
+        """The label mapping of the target columns, `auto` resolved from the training files."""
+        if self.label_values is None:
+            if "train" not in self.files:
+                raise InputError("data.label_values=auto needs a train split (data.train_path)")
+            split, names = self.files["train"], self.columns.targets
+            table = pa.concat_tables(group.fragment.to_table(columns=names) for group in split.row_groups)
+            self.label_values = [distinct_labels(table.column(name), name, split.key) for name in names]
+        return LabelMapping(self.columns.targets, self.label_values, self.ignore_index)
 
     def predict_dataloader(self) -> StreamBatches:
         return self._loader("predict", shuffle=False)
@@ -172,9 +197,8 @@ class StreamDataModule(TensorDataModule):
         if split == "predict":
             columns = Columns(columns.features, [], columns.id)
         vocabularies = None if statistics_pass else self.categorical_features
-        return RowEncoder(
-            columns, self.label_values, self.ignore_index, self.categorical, vocabularies, self.allow_missing
-        )
+        labels = self.labels() if columns.targets else LabelMapping([], [], self.ignore_index)
+        return RowEncoder(columns, labels, self.categorical, vocabularies, self.allow_missing)
 
     def _loader(self, split: str, shuffle: bool) -> StreamBatches:  # type: ignore[override]
         trainer = self.trainer

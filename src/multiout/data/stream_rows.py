@@ -24,8 +24,9 @@ from torch import Tensor
 
 from multiout.data.columns import Columns
 from multiout.data.encoding import UNKNOWN, category_indices
+from multiout.data.labels import BadLabels, LabelMapping
 from multiout.data.parquet_files import RowGroup
-from multiout.data.table import BadLabels, missing_error, numeric_labels, write_features, write_labels
+from multiout.data.table import missing_error, write_features
 from multiout.data.vocabularies import log_unseen
 from multiout.errors import InputError
 
@@ -95,21 +96,15 @@ class RowEncoder:
     def __init__(
         self,
         columns: Columns,
-        label_values: list,
-        ignore_index: int,
+        labels: LabelMapping,
         categorical: Sequence[str] = (),
         vocabularies: Mapping[str, Sequence] | None = None,
         allow_missing: bool = False,
     ) -> None:
         self.columns = columns
-        self.label_values = label_values
-        self.ignore_index = ignore_index
-        self.numeric = numeric_labels(label_values)
-        label_type = pa.float64() if self.numeric else pa.string()
-        self.value_set = pa.array(label_values).cast(label_type)
+        self.labels = labels
         self.wanted = [*columns.features, *columns.targets, *([columns.id] if columns.id else [])]
         self.feature_index = {name: j for j, name in enumerate(columns.features)}
-        self.target_index = {name: j for j, name in enumerate(columns.targets)}
         self.categorical = {name: self.feature_index[name] for name in categorical}
         self.numeric_index = {n: j for n, j in self.feature_index.items() if n not in self.categorical}
         self.vocabularies = vocabularies
@@ -145,15 +140,9 @@ class RowEncoder:
         y = None
         if self.columns.targets:
             bad = BadLabels()
-            targets = self.columns.targets
-            if self.numeric and all(_is_number(table.schema.field(name).type) for name in targets):
-                y = numeric_class_ids(table, targets, self.label_values, self.ignore_index, first_row, bad)
-            else:
-                y = np.empty((table.num_rows, len(targets)), dtype=np.int64)
-                write_labels(
-                    table, self.target_index, y, self.value_set, self.ignore_index, path, first_row, bad
-                )
-            bad.check(path, self.label_values)
+            y = np.empty((table.num_rows, len(self.columns.targets)), dtype=np.int64)
+            self.labels.write(table, y, (path, first_row), bad)
+            bad.check(path, self.labels)
         ids = None
         if self.columns.id is not None:
             ids = table.column(self.columns.id).cast(pa.string()).combine_chunks()
@@ -162,28 +151,6 @@ class RowEncoder:
     def log_unseen(self, split: str) -> None:
         """One line for the values training never saw (now unknown), counted in `encode`."""
         log_unseen(split, self.unseen)
-
-
-def _is_number(kind: pa.DataType) -> bool:
-    return pa.types.is_integer(kind) or pa.types.is_floating(kind)
-
-
-def numeric_class_ids(
-    table: pa.Table, names: list[str], label_values: list, ignore_index: int, first_row: int, bad: BadLabels
-) -> np.ndarray:
-    """Class ids `[N, C]` of numeric target columns, as `table.write_labels` gives them, over all
-    columns at once: a few comparisons of one float64 block instead of several Arrow calls per
-    column (streaming converts every row of every epoch). An empty or NaN cell becomes
-    `ignore_index`; a value outside `label_values` is reported to `bad`."""
-    block = np.empty((len(names), table.num_rows), dtype=np.float64)  # a column per row: contiguous
-    for j, name in enumerate(names):
-        block[j] = table.column(name).to_numpy()  # nulls become NaN
-    ids = np.select([block == value for value in label_values], list(range(len(label_values))), ignore_index)
-    unknown = (ids == ignore_index) & ~np.isnan(block)
-    for c in np.flatnonzero(unknown.any(axis=1)):
-        rows = np.flatnonzero(unknown[c])
-        bad.add(names[c], first_row + int(rows[0]) + 1, float(block[c, rows[0]]), len(rows))
-    return np.ascontiguousarray(ids.T, dtype=np.int64)
 
 
 class RowSource:

@@ -84,7 +84,7 @@ class _Moments:
 
 
 def compute_statistics(
-    split: ParquetSplit, encoder: RowEncoder, num_classes: int, max_categories: int = 1000
+    split: ParquetSplit, encoder: RowEncoder, max_categories: int = 1000
 ) -> SplitStatistics:
     """One pass over every row group of `split`, in file order: moments, medians (see
     `median_sample.py`), gaps, label counts and the vocabularies of `encoder.categorical`
@@ -94,6 +94,7 @@ def compute_statistics(
     moments, sample = _Moments(features), MedianSample(len(numeric))
     rows, missing = 0, np.zeros(features, dtype=np.int64)
     seen: dict[str, set[str | None]] = {name: set() for name in encoder.categorical}
+    num_classes = max((len(values) for values in encoder.labels.values), default=0)
     counts = torch.zeros(len(encoder.columns.targets), num_classes, dtype=torch.int64)
     for group in split.row_groups:
         table = encoder.load(group)
@@ -111,7 +112,7 @@ def compute_statistics(
             check_vocabulary_size(name, len(seen[name]), max_categories, split.key)
         rows += len(x)
         if block.y is not None:
-            counts += label_counts(torch.from_numpy(block.y), num_classes, encoder.ignore_index)
+            counts += label_counts(torch.from_numpy(block.y), num_classes, encoder.labels.ignore_index)
     median = np.zeros(features)
     median[numeric] = sample.medians()
     vocabularies = {name: vocabulary(values) for name, values in seen.items()}
@@ -119,7 +120,7 @@ def compute_statistics(
 
 
 def cached_statistics(
-    split: ParquetSplit, encoder: RowEncoder, num_classes: int, max_categories: int = 1000
+    split: ParquetSplit, encoder: RowEncoder, max_categories: int = 1000
 ) -> SplitStatistics:
     """`compute_statistics`, from the cache file beside the first file if it is current; a
     directory that cannot be written (or one not on the local disk) is not cached in."""
@@ -127,8 +128,8 @@ def cached_statistics(
         "files": split.fingerprint(),
         "features": encoder.columns.features,
         "targets": encoder.columns.targets,
-        "label_values": encoder.label_values,
-        "ignore_index": encoder.ignore_index,
+        "label_values": encoder.labels.values,
+        "ignore_index": encoder.labels.ignore_index,
         "categorical": list(encoder.categorical),
         "allow_missing": encoder.allow_missing,
         "max_categories": max_categories,
@@ -145,7 +146,7 @@ def cached_statistics(
                 return SplitStatistics(saved["rows"], **arrays, vocabularies=saved["vocabularies"])
         except (OSError, ValueError, KeyError, TypeError):
             pass  # a damaged cache is computed again
-    stats = compute_statistics(split, encoder, num_classes, max_categories)
+    stats = compute_statistics(split, encoder, max_categories)
     record = {"key": key, "rows": stats.rows, "vocabularies": stats.vocabularies}
     record.update({name: getattr(stats, name).tolist() for name in ARRAYS})
     try:

@@ -16,19 +16,17 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from multiout.data.columns import Columns, file_columns, file_format
 from multiout.data.encoding import FileCategories
+from multiout.data.labels import BadLabels, LabelMapping
 from multiout.errors import InputError
 
 BATCH_ROWS = 65_536
 PARQUET_COLUMNS_PER_PASS = 8
 CSV_BLOCK_BYTES = 1 << 20  # Arrow's default block: small blocks keep its buffers small
-# Numeric labels are compared as float64, which holds every integer below this size exactly.
-EXACT_FLOAT_INT = 2**53
 
 
 @dataclass
@@ -42,47 +40,6 @@ class Table:
     targets: np.ndarray | None
     ids: pa.ChunkedArray | None
     categories: dict[str, FileCategories] = field(default_factory=dict)
-
-
-@dataclass
-class BadLabels:
-    """Label values outside `label_values`, per column: first row, first value, count."""
-
-    found: dict[str, tuple[int, object, int]] = field(default_factory=dict)
-
-    def add(self, column: str, first_row: int, value: object, count: int) -> None:
-        if column in self.found:
-            row, first_value, seen = self.found[column]
-            self.found[column] = (row, first_value, seen + count)
-        else:
-            self.found[column] = (first_row, value, count)
-
-    def check(self, path: object, label_values: list) -> None:
-        """One `InputError` for everything found: the first column in full, the others by name."""
-        if not self.found:
-            return
-        name, (row, value, count) = next(iter(self.found.items()))
-        how_many = "1 row" if count == 1 else f"{count} rows"
-        shown, fix = repr(value), "add it to data.label_values or clear those cells to mark them missing"
-        if isinstance(value, float) and math.isfinite(value) and abs(value) >= EXACT_FLOAT_INT:
-            shown = f"of about {value:.17g}"
-            fix = f"numbers from 2**53 on lose digits as float64; {quoted_labels(label_values)}"
-        raise InputError(
-            f"{path}: target column {name!r} has label {shown}, which is not in data.label_values "
-            f"{list(label_values)} (first at row {row}, {how_many}); {fix}"
-            + (f"; other columns with unknown labels: {list(self.found)[1:]}" if len(self.found) > 1 else "")
-        )
-
-
-def quoted_labels(label_values: list) -> str:
-    """How to read numeric labels as text instead, where float64 cannot tell them apart: an
-    override quoted for the shell, which would otherwise strip the inner quotes."""
-    quoted = ",".join(f'"{v}"' for v in label_values)
-    return f"give them as text, 'data.label_values=[{quoted}]', to compare the labels as text"
-
-
-def numeric_labels(label_values: list) -> bool:
-    return all(isinstance(v, int | float) and not isinstance(v, bool) for v in label_values)
 
 
 def _batches(path: Path, columns: list[str], label_types: dict[str, pa.DataType]) -> Iterator[pa.RecordBatch]:
@@ -205,45 +162,27 @@ def missing_error(name: str, rows: np.ndarray, where: tuple[object, int], infini
     )
 
 
-def write_labels(
-    batch: pa.RecordBatch | pa.Table,
-    index: dict[str, int],
-    block: np.ndarray,
-    value_set: pa.Array,
-    ignore_index: int,
-    path: object,
-    row0: int,
-    bad: BadLabels,
-) -> None:
-    """Writes the batch's target columns as class ids into their columns of `block`."""
-    for name in (name for name in batch.schema.names if name in index):
-        column = batch.column(name)
-        try:  # integers beyond 2**53 as the nearest float: reported below as unknown labels
-            column = column.cast(value_set.type, safe=not pa.types.is_integer(column.type))
-        except pa.ArrowInvalid as err:
-            raise InputError(
-                f"{path}: target column {name!r} (type {column.type}) cannot hold data.label_values "
-                f"{value_set.to_pylist()} ({err})"
-            ) from err
-        missing = column.is_null(nan_is_null=True)
-        ids = pc.index_in(column, value_set=value_set)
-        unknown = pc.and_(pc.invert(missing), ids.is_null()).to_numpy(zero_copy_only=False)
-        if unknown.any():
-            rows = np.flatnonzero(unknown)
-            bad.add(name, row0 + int(rows[0]) + 1, column[int(rows[0])].as_py(), len(rows))
-        block[:, index[name]] = ids.fill_null(ignore_index).to_numpy(zero_copy_only=False)
+def read_columns(path: str | Path, names: list[str]) -> pa.Table:
+    """Some columns of a file as Arrow types them (a CSV's inferred; only an empty cell is
+    missing): how `data.label_values=auto` sees the targets."""
+    path = Path(path)
+    try:
+        if file_format(path) == "parquet":
+            return pq.read_table(path, columns=names)
+        convert = pacsv.ConvertOptions(include_columns=names, strings_can_be_null=True, null_values=[""])
+        return pacsv.read_csv(path, convert_options=convert)
+    except pa.ArrowException as err:
+        raise InputError(f"{path}: cannot read columns {names} ({err})") from err
 
 
 def read_table(
     path: str | Path,
     columns: Columns,
-    label_values: list,
-    ignore_index: int,
-    with_targets: bool = True,
+    labels: LabelMapping | None,
     categorical: tuple[str, ...] | list[str] = (),
     allow_missing: bool = False,
 ) -> Table:
-    """Features, class ids (label `label_values[k]` -> `k`; missing -> `ignore_index`) and ids.
+    """Features, class ids of the target columns (`labels`; None: no targets read) and ids.
 
     `categorical` features are read as text and stored as codes (`Table.categories`). With
     `allow_missing` a missing feature value is NaN (a category of its own if categorical);
@@ -252,7 +191,7 @@ def read_table(
     """
     path = Path(path)
     categories = {name: FileCategories() for name in categorical}
-    targets = columns.targets if with_targets else []
+    targets = columns.targets if labels is not None else []
     wanted = [*([columns.id] if columns.id else []), *columns.features, *targets]
     if file_format(path) == "parquet":
         _check_parquet_types(path, columns, categories)
@@ -264,15 +203,12 @@ def read_table(
     else:
         total, passes = None, [wanted]  # CSV is stored by row: one pass over everything
     file_bytes, expected = path.stat().st_size, 0
-    label_type = pa.float64() if numeric_labels(label_values) else pa.string()
-    value_set = pa.array(label_values).cast(label_type)
-    read_types = {name: label_type for name in targets}
+    read_types = {name: labels.read_type(name) for name in targets} if labels is not None else {}
     for name in [*categorical, *([columns.id] if columns.id is not None else [])]:
         read_types[name] = pa.string()
     feature_index = {name: j for j, name in enumerate(columns.features)}
-    target_index = {name: j for j, name in enumerate(targets)}
     features = _Rows(len(columns.features), np.float32, total)
-    labels = _Rows(len(targets), np.int64, total)
+    class_ids = _Rows(len(targets), np.int64, total)
     id_chunks = []
     bad = BadLabels()
     for names in passes:
@@ -283,17 +219,19 @@ def read_table(
                 expected = math.ceil(n * file_bytes / min(file_bytes, CSV_BLOCK_BYTES) * 1.02)
             block = features.take(rows, n, expected)
             write_features(batch, feature_index, block, categories, allow_missing, (path, rows))
-            block = labels.take(rows, n, expected)
-            write_labels(batch, target_index, block, value_set, ignore_index, path, rows, bad)
+            block = class_ids.take(rows, n, expected)
+            if labels is not None:
+                labels.write(batch, block, (path, rows), bad)
             if columns.id in batch.schema.names:
                 id_chunks.append(batch.column(columns.id).cast(pa.string()))
             rows += batch.num_rows
     if rows == 0:
         raise InputError(f"{path}: the file has no rows")
-    bad.check(path, label_values)
+    if labels is not None:
+        bad.check(path, labels)
     return Table(
         features=features.result(),
-        targets=labels.result() if targets else None,
+        targets=class_ids.result() if targets else None,
         ids=pa.chunked_array(id_chunks, type=pa.string()) if columns.id is not None else None,
         categories=categories,
     )

@@ -12,7 +12,8 @@ training did.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -22,31 +23,35 @@ from torch import Tensor
 from multiout.data.batching import Batches
 from multiout.data.columns import Columns, resolve_categorical, resolve_columns
 from multiout.data.encoding import FileCategories
+from multiout.data.labels import LabelMapping, distinct_labels, resolve_label_values
 from multiout.data.missing import imputation_statistics, imputed_features
+from multiout.data.spec import DataSpec, table_spec
 from multiout.data.splits import SPLITS, split_indices, split_sizes
-from multiout.data.table import EXACT_FLOAT_INT, Table, numeric_labels, quoted_labels, read_table
+from multiout.data.table import Table, read_columns, read_table
 from multiout.data.tensor_datamodule import TensorDataModule
 from multiout.data.vocabularies import encode_categories_
 from multiout.errors import InputError
 
+if TYPE_CHECKING:
+    from multiout.data.stream import StreamDataModule
+from multiout.metrics.per_channel import label_counts
+
 MISSING_FEATURES = ("impute", "error")
 
 
-def check_label_values(label_values: Sequence, ignore_index: int) -> list:
-    values = list(label_values)
-    if len(values) < 2 or len(set(values)) != len(values):
-        raise InputError(f"data.label_values must list at least two distinct labels, got {values}")
-    if not (numeric_labels(values) or all(isinstance(v, str) for v in values)):
-        raise InputError(f"data.label_values must be all numbers or all strings, got {values}")
-    beyond = [v for v in values if isinstance(v, int) and abs(v) >= EXACT_FLOAT_INT]
-    if beyond:
-        raise InputError(
-            f"data.label_values: {beyond[0]} is not below 2**53, from where numbers lose digits as "
-            f"float64 (how numeric labels are compared); {quoted_labels(values)}"
-        )
-    if 0 <= ignore_index < len(values):
-        raise InputError(f"model.ignore_index={ignore_index} collides with class id {ignore_index}; use -100")
-    return values
+def columns_spec(module: TabularDataModule | StreamDataModule) -> DataSpec:
+    """The spec of a table's columns: the features as the tabular encoder reads them
+    (vocabularies, gaps, the training split's statistics) and the targets with their labels."""
+    return table_spec(
+        module.feature_names,
+        module.categorical_features,
+        module.imputed_features,
+        module.feature_statistics(),
+        module.channel_names,
+        module.labels().values,
+        module.train_label_counts(),
+        module.ignore_index,
+    )
 
 
 def check_feature_options(missing_features: str, max_categories: int) -> None:
@@ -76,7 +81,7 @@ class TabularDataModule(TensorDataModule):
         feature_columns: list[str] | None = None,
         exclude_columns: tuple[str, ...] | list[str] = (),
         id_column: str | None = None,
-        label_values: tuple | list = (-1, 0, 1),
+        label_values: str | Sequence | Mapping = (-1, 0, 1),
         val_fraction: float = 0.1,
         test_fraction: float = 0.1,
         ordered_split: bool = False,
@@ -90,14 +95,15 @@ class TabularDataModule(TensorDataModule):
         categorical_columns: str | list[str] = "auto",
         missing_features: str = "impute",
         max_categories: int = 1000,
-        vocabularies: dict[str, list] | None = None,
         device_resident_max_gb: float = 0.0,
         device_resident_on_cpu: bool = False,
+        spec: dict | None = None,
     ) -> None:
         super().__init__(
             batch_size, num_workers, shuffle_seed, device_resident_max_gb, device_resident_on_cpu
         )
-        self.label_values = check_label_values(label_values, ignore_index)
+        # Rebuilt from a checkpoint (evaluate, predict): its columns, labels and vocabularies.
+        trained = None if spec is None else DataSpec.from_dict(spec)
         check_feature_options(missing_features, max_categories)
         self.files = _split_files(path, train_path, val_path, test_path)
         self.predict_path = predict_path
@@ -107,42 +113,65 @@ class TabularDataModule(TensorDataModule):
                 "data: no file given; set data.path (one file, split by data.val_fraction and "
                 "data.test_fraction), or data.train_path, data.val_path and data.test_path"
             )
-        excluded = list(exclude_columns or [])
-        self.columns = resolve_columns(
-            first, target_columns, feature_columns, excluded, id_column, bool(self.files)
-        )
-        for split_path in self.files.values():
-            _check_same_columns(split_path, self.columns)
-        if predict_path is not None:
-            _check_same_columns(predict_path, Columns(self.columns.features, [], self.columns.id))
+        if trained is None:
+            self.columns = resolve_columns(
+                first,
+                target_columns,
+                feature_columns,
+                list(exclude_columns or []),
+                id_column,
+                bool(self.files),
+            )
+            for split_path in self.files.values():
+                _check_same_columns(split_path, self.columns)
+            if predict_path is not None:
+                _check_same_columns(predict_path, Columns(self.columns.features, [], self.columns.id))
+            categorical = resolve_categorical(first, self.columns.features, categorical_columns)
+        else:  # files are checked as they are read: a prediction needs only the predict file
+            self.columns = Columns(trained.input.feature_names, trained.output.channel_names, id_column)
+            categorical = list(trained.input.categorical)
+        self.checked = trained is None
         if path is not None and ordered_split and num_folds is not None:
             raise InputError("data.num_folds needs data.ordered_split=false: folds are drawn at random")
         self.split_options = (val_fraction, test_fraction, seed, ordered_split, (num_folds, fold))
         self.ignore_index = ignore_index
-        self.num_features = len(self.columns.features)
-        self.num_channels = len(self.columns.targets)
-        self.num_classes = len(self.label_values)
+        # Each target's labels in class order; None until the training split says (auto).
+        self.label_values = (
+            resolve_label_values(label_values, self.columns.targets, ignore_index)
+            if trained is None
+            else trained.output.label_values
+        )
         self.feature_names = self.columns.features
         self.channel_names = self.columns.targets
         self.predict_ids: pa.ChunkedArray | None = None
-        # Categorical features: from a checkpoint's vocabularies (evaluate, predict), else the file.
-        listed = categorical_columns if vocabularies is None else list(vocabularies)
-        categorical = resolve_categorical(first, self.feature_names, listed)
         self.categorical = {name: self.feature_names.index(name) for name in categorical}
         self.allow_missing, self.max_categories = missing_features == "impute", max_categories
-        self.vocabularies = None if vocabularies is None else {k: list(v) for k, v in vocabularies.items()}
+        self.vocabularies = None if trained is None else dict(trained.input.categorical)
         self._imputed: list[str] | None = None
         self._statistics: tuple[Tensor, Tensor, Tensor] | None = None
         self._read = False  # the labelled files
 
+    @property
+    def num_classes(self) -> int:  # type: ignore[override]
+        return max(len(values) for values in self.labels().values)
+
+    def labels(self) -> LabelMapping:
+        """The label mapping of the target columns, `auto` resolved from the training split."""
+        if self.label_values is None:
+            self.label_values = self._training_labels()
+        return LabelMapping(self.columns.targets, self.label_values, self.ignore_index)
+
+    def _training_labels(self) -> list[list]:
+        """`data.label_values=auto`: each target's distinct values in the training rows."""
+        path = self._train_file
+        table = read_columns(path, self.columns.targets)
+        if "all" in self.files:
+            table = table.take(pa.array(_train_rows(table.num_rows, *self.split_options).numpy()))
+        return [distinct_labels(table.column(name), name, path) for name in self.columns.targets]
+
     def setup(self, stage: str | None = None) -> None:
         read = functools.partial(
-            read_table,
-            columns=self.columns,
-            label_values=self.label_values,
-            ignore_index=self.ignore_index,
-            categorical=list(self.categorical),
-            allow_missing=self.allow_missing,
+            self._read_file, categorical=list(self.categorical), allow_missing=self.allow_missing
         )
         if stage == "predict":
             if "predict" not in self.splits and self.predict_path is not None:
@@ -165,6 +194,19 @@ class TabularDataModule(TensorDataModule):
             self.splits[split] = (torch.from_numpy(table.features), torch.from_numpy(table.targets))
             categories[split] = table.categories
         self._to_vocabularies(categories)
+
+    def _read_file(self, path: str, with_targets: bool = True, **options: Any) -> Table:
+        columns = self.columns if with_targets else Columns(self.columns.features, [], self.columns.id)
+        if not self.checked:  # rebuilt from a checkpoint: the file must have its columns
+            _check_same_columns(path, columns)
+        return read_table(path, columns, self.labels() if with_targets else None, **options)
+
+    def data_spec(self) -> DataSpec:
+        return columns_spec(self)
+
+    def train_label_counts(self) -> Tensor:
+        """`[C, K]` count of each class per channel in the training labels."""
+        return label_counts(self._train_split()[1], self.num_classes, self.ignore_index)
 
     def _to_vocabularies(self, categories: dict[str, dict[str, FileCategories]]) -> None:
         """File codes of categorical features -> indices of the training split's vocabularies."""
@@ -213,10 +255,13 @@ class TabularDataModule(TensorDataModule):
         return self._statistics
 
     def _train_features(self) -> Tensor:
+        return self._train_split()[0]
+
+    def _train_split(self) -> tuple[Tensor, ...]:
         self.setup("fit")
         if "train" not in self.splits:
             raise InputError("data: no train split; set data.path or data.train_path")
-        return self.splits["train"][0]
+        return self.splits["train"]
 
     def predict_dataloader(self) -> Batches:
         return self._loader("predict", shuffle=False)
@@ -243,6 +288,20 @@ def _check_same_columns(path: str, columns: Columns) -> None:
     resolve_columns(
         path, columns.targets, columns.features, [], columns.id, need_targets=bool(columns.targets)
     )
+
+
+def _train_rows(
+    num_rows: int,
+    val_fraction: float,
+    test_fraction: float,
+    seed: int,
+    ordered: bool,
+    folds: tuple[int | None, int] = (None, 0),
+) -> Tensor:
+    """The row numbers of the training split, as `_split_table` cuts a file of `num_rows`."""
+    if ordered:
+        return torch.arange(split_sizes(num_rows, val_fraction, test_fraction)["train"])
+    return split_indices(num_rows, val_fraction, test_fraction, seed, *folds)["train"]
 
 
 def _split_table(

@@ -17,8 +17,9 @@ from multiout.data.batching import (
     batch_loader,
     sequential_loader,
 )
+from multiout.data.spec import DataSpec, InputSpec, OutputSpec, per_channel
 from multiout.errors import InputError
-from multiout.metrics.per_channel import label_counts
+from multiout.metrics.per_channel import default_channel_names, label_counts
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,8 @@ class TensorDataModule(L.LightningDataModule):
     `conf/data/`: the same code path as on a GPU). Never with `num_workers > 0`, whose
     workers gather on the host.
     """
+
+    num_classes = 0  # classes per channel, where a subclass knows them; else the labels say
 
     def __init__(
         self,
@@ -63,7 +66,6 @@ class TensorDataModule(L.LightningDataModule):
         self.splits: dict[str, tuple[Tensor, ...]] = {}
         self.resident: dict[str, tuple[Tensor, ...]] = {}  # splits moved to the accelerator
         self.ignore_index = -100  # the label of a missing cell; data with such cells set it
-        self.num_classes = 0  # set by subclasses
         self._train_sampler: ShardedBatchSampler | None = None
         self._train_sampler_state: dict[str, int] | None = None
 
@@ -77,11 +79,23 @@ class TensorDataModule(L.LightningDataModule):
             self._train_sampler_state = None
         return loader
 
-    def train_label_counts(self) -> Tensor:
-        """`[C, K]` count of each class per channel in the training labels (for class weights)."""
-        if "train" not in self.splits:
-            self.setup("fit")
-        return label_counts(self.splits["train"][1], self.num_classes, self.ignore_index)
+    def data_spec(self) -> DataSpec:
+        """What the model learns of this data, from the training tensors: the shape of one
+        example, the channels and their classes (ids 0 to K-1, K = `num_classes`), the
+        training label counts, default names. A data module that knows more (feature names,
+        statistics, label values) returns its own (see TabularDataModule)."""
+        self.setup("fit")
+        x, y = self.splits["train"][:2]
+        num_classes = self.num_classes or int(y[y != self.ignore_index].max()) + 1
+        return DataSpec(
+            InputSpec(shape=list(x.shape[1:]), feature_names=[f"x{j}" for j in range(x.shape[-1])]),
+            OutputSpec(
+                default_channel_names(y.shape[1]),
+                per_channel(range(num_classes), y.shape[1]),
+                label_counts(y, num_classes, self.ignore_index).tolist(),
+                self.ignore_index,
+            ),
+        )
 
     def state_dict(self) -> dict[str, dict[str, int]]:
         """Saved in every checkpoint: how far the current training epoch has got."""

@@ -28,9 +28,10 @@ def accuracy_figure(rows: list[dict[str, Any]]) -> Figure:
     return fig
 
 
-def confusion_grid_figure(confmat: Tensor, channel_names: list[str], class_labels: list) -> Figure:
-    """One small row-normalized confusion matrix per channel (rows: true, columns: predicted)."""
-    num_channels, k, _ = confmat.shape
+def confusion_grid_figure(confmat: Tensor, channel_names: list[str], label_values: list[list]) -> Figure:
+    """One small row-normalized confusion matrix per channel (rows: true, columns: predicted),
+    over the channel's own labels."""
+    num_channels = confmat.shape[0]
     cols = math.ceil(math.sqrt(num_channels))
     rows = math.ceil(num_channels / cols)
     # Fixed spacing: a constrained layout of ~50 small axes costs seconds at every test end.
@@ -38,13 +39,13 @@ def confusion_grid_figure(confmat: Tensor, channel_names: list[str], class_label
     fig.subplots_adjust(left=0.04, right=0.99, bottom=0.03, top=1 - 0.35 / rows, wspace=0.5, hspace=0.6)
     counts = confmat.double()
     normalized = (counts / counts.sum(dim=2, keepdim=True).clamp(min=1)).numpy()
-    ticks = [str(label) for label in class_labels]
     for c in range(rows * cols):
         ax = fig.add_subplot(rows, cols, c + 1)
         if c >= num_channels:
             ax.axis("off")
             continue
-        ax.imshow(normalized[c], vmin=0, vmax=1, cmap="Blues")
+        k, ticks = len(label_values[c]), [str(label) for label in label_values[c]]
+        ax.imshow(normalized[c, :k, :k], vmin=0, vmax=1, cmap="Blues")
         ax.set_title(channel_names[c], fontsize=7)
         ax.set_xticks(range(k), ticks, fontsize=6)
         ax.set_yticks(range(k), ticks, fontsize=6)

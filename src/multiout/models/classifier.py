@@ -1,89 +1,73 @@
-"""The LightningModule: a trunk, one linear head for all channels, K-dimensional cross entropy."""
+"""The LightningModule: encoder -> trunk -> one linear head for all channels, K-dimensional
+cross entropy."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
 
 import lightning as L
-import torch
 from torch import Tensor, nn
 
-from multiout.errors import InputError
-from multiout.metrics.per_channel import default_channel_names
+from multiout.data.spec import DataSpec
 from multiout.metrics.results import EvalMetrics, StageResult
 from multiout.metrics.training import TrainingMetrics
+from multiout.models.compiled import compiled_logits
+from multiout.models.encoders import build_encoder
 from multiout.models.ensemble import ensemble_logits, member_logits, member_targets
-from multiout.models.features import FeatureEncoder, check_feature_statistics
-from multiout.models.loss import balanced_class_weights, cross_entropy_terms, mean_loss
-from multiout.models.ordinal import check_loss, corn_log_probs, outputs_per_channel
-from multiout.models.schedules import build_optimizer, build_scheduler, scheduler_class
-from multiout.models.targets import build, target_class
+from multiout.models.loss import cross_entropy_terms, mean_loss
+from multiout.models.options import MASKED_LOGIT, check_options, class_weight, label_mask
+from multiout.models.ordinal import corn_log_probs, outputs_per_channel
+from multiout.models.schedules import build_optimizer, build_scheduler
+from multiout.models.trunks import build_trunk, is_ensemble, trunk_width
 from multiout.runtime.speed import LeanHooks
 
 
 class MultiOutputClassifier(LeanHooks, L.LightningModule):  # without LeanHooks: plain Lightning
-    """Predicts `num_classes` classes for each of `num_channels` outputs at once.
+    """Predicts, for each output channel, one of that channel's classes.
 
-    `forward` returns logits `[B, K, C]`: one `Linear(hidden, K * C)` head reshaped so that the
-    class dimension comes second, as `cross_entropy` wants it (`loss="ordinal"`: K-1 threshold
-    logits per channel, turned into class log-probabilities). `net`, `optimizer` and
-    `scheduler` are `{"_target_": ..., **arguments}` dicts: every argument is a plain value, so
-    a checkpoint alone rebuilds the model, under `weights_only=True` too.
+    `data` is the data spec (data/spec.py) as plain values. `forward` returns logits `[B, K, C]`
+    from one `Linear(hidden, K * C)` head, class dimension second as `cross_entropy` wants it
+    (`loss="ordinal"`: from K-1 thresholds; models/ordinal.py); a channel's missing classes get
+    no probability. `net`, `optimizer` and `scheduler` are `{"_target_": ..., **arguments}`
+    dicts of plain values, so a checkpoint alone rebuilds the model under `weights_only=True`.
     """
 
-    feature_mean: Tensor
-    feature_std: Tensor
     class_weight: Tensor | None
+    class_mask: Tensor | None
 
     # `save_hyperparameters` finds the arguments in the caller's frame by its name, `__init__`:
     # mutation testing (mutmut) must leave this function unwrapped.
     def __init__(
         self,
-        num_features: int,
-        num_channels: int,
-        num_classes: int,
+        data: dict[str, Any],
         net: dict[str, Any],
         optimizer: dict[str, Any],
         scheduler: dict[str, Any] | None = None,
-        ignore_index: int = -100,
         label_smoothing: float = 0.0,
         class_weights: str | None = None,
         loss: str = "cross_entropy",
-        channel_names: list[str] | None = None,
-        feature_names: list[str] | None = None,
-        label_values: list | None = None,
         compile: bool = False,
-        categorical_features: dict[str, list] | None = None,
-        imputed_features: list[str] | None = None,
         embedding_dim: int | None = None,
     ) -> None:  # pragma: no mutate block
         super().__init__()
         self.save_hyperparameters()
-        check_options(optimizer, scheduler, class_weights, ignore_index, num_classes)
-        check_loss(loss, num_classes)
-        self.ordinal = loss == "ordinal"  # class logits from K-1 thresholds: models/ordinal.py
-        self.num_channels, self.num_classes = num_channels, num_classes
-        self.ignore_index, self.label_smoothing, self.compile_logits = ignore_index, label_smoothing, compile
-        self.channel_names = channel_names or default_channel_names(num_channels)
-        # Your labels in class-id order (e.g. -1, 0, 1): what predictions are mapped back to.
-        self.label_values = label_values or list(range(num_classes))
-        # Missing numbers imputed and flagged, categories embedded: what the trunk reads.
-        names = feature_names or [f"x{j}" for j in range(num_features)]
-        self.encoder = FeatureEncoder(names, categorical_features, imputed_features, embedding_dim)
-        self.trunk = build(net, "model.net", in_features=self.encoder.out_features)
-        if not isinstance(getattr(self.trunk, "out_features", None), int):
-            raise InputError(f"model.net: {net['_target_']} must set an integer attribute `out_features`")
-        self.head = nn.Linear(self.trunk.out_features, outputs_per_channel(loss, num_classes) * num_channels)
-        # Set from the training split in `setup` and saved in checkpoints, so that evaluation,
-        # prediction and export transform inputs and weigh classes exactly as training did.
-        self.register_buffer("feature_mean", torch.zeros(num_features))
-        self.register_buffer("feature_std", torch.ones(num_features))
-        self.register_buffer("class_weight", torch.ones(num_channels, num_classes) if class_weights else None)
-        self.train_metrics = TrainingMetrics(ignore_index)
-        self.val_metrics = EvalMetrics(num_channels, num_classes, ignore_index)
-        self.test_metrics = EvalMetrics(num_channels, num_classes, ignore_index)
+        self.spec = spec = DataSpec.from_dict(data, "data")
+        out = spec.output
+        check_options(optimizer, scheduler, class_weights, loss, out)
+        self.ordinal = loss == "ordinal"
+        self.num_channels, self.num_classes = out.num_channels, out.num_classes
+        self.ignore_index = out.ignore_index
+        self.label_smoothing, self.compile_logits = label_smoothing, compile
+        self.encoder = build_encoder(spec.input, embedding_dim)
+        self.trunk = build_trunk(net, self.encoder.out_shape)
+        self.ensemble = is_ensemble(self.trunk)
+        outputs = outputs_per_channel(loss, self.num_classes) * self.num_channels
+        self.head = nn.Linear(trunk_width(self.trunk), outputs)
+        self.register_buffer("class_weight", class_weight(out) if class_weights else None)
+        self.register_buffer("class_mask", label_mask(out), persistent=False)
+        self.train_metrics = TrainingMetrics(out.ignore_index)
+        self.val_metrics = EvalMetrics(self.num_channels, self.num_classes, out.ignore_index)
+        self.test_metrics = EvalMetrics(self.num_channels, self.num_classes, out.ignore_index)
         self.results: dict[str, StageResult] = {}  # of each stage's last finished epoch
 
     def forward(self, x: Tensor) -> Tensor:
@@ -92,45 +76,21 @@ class MultiOutputClassifier(LeanHooks, L.LightningModule):  # without LeanHooks:
         return compiled_logits(self, x) if self.compile_logits else self.logits(x)
 
     def logits(self, x: Tensor) -> Tensor:
-        """Logits `[B, K, C]` of features `[B, F]` (an ensemble trunk's in training: `[B, K, C, k]`,
-        one per member; see models/ensemble.py)."""
-        x = (x - self.feature_mean) / self.feature_std  # category indices: mean 0, std 1
+        """Logits `[B, K, C]` of examples `x` (an ensemble trunk's in training: `[B, K, C, k]`, one
+        per member; see models/ensemble.py)."""
         hidden = self.trunk(self.encoder(x))  # [B, hidden], or [B, k, hidden] from an ensemble trunk
         logits = self.head(hidden).unflatten(-1, (-1, self.num_channels))
         if self.ordinal:
-            logits = corn_log_probs(logits, dim=-2)  # K-1 thresholds -> K class log-probabilities
-        return logits if hidden.dim() == 2 else member_logits(logits, self.training)
+            logits = corn_log_probs(logits, dim=-2, mask=self.class_mask)  # K-1 thresholds -> K classes
+        elif self.class_mask is not None:
+            logits = logits.masked_fill(~self.class_mask, MASKED_LOGIT)  # a channel's missing classes
+        return member_logits(logits, self.training) if self.ensemble else logits
 
     def loss(self, logits: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
-        """Mean cross entropy over the labelled cells (and ensemble members), and their
-        (class-weighted) count."""
-        total, weight = cross_entropy_terms(
-            logits, member_targets(target, logits), self.ignore_index, self.label_smoothing, self.class_weight
-        )
+        """Mean cross entropy over the labelled cells (and members), and their (weighted) count."""
+        options = (self.ignore_index, self.label_smoothing, self.class_weight, self.class_mask)
+        total, weight = cross_entropy_terms(logits, member_targets(target, logits), *options)
         return mean_loss(total, weight), weight
-
-    def setup(self, stage: str) -> None:
-        if stage == "fit":
-            self.fit_to_training_data(self.trainer.datamodule)  # type: ignore[attr-defined]
-
-    def fit_to_training_data(self, datamodule: Any) -> None:
-        """Standardization, imputation and class weights from the training split, where the data
-        module offers them (`feature_statistics()`, `train_label_counts()`; see docs/adapt.md)."""
-        if hasattr(datamodule, "feature_statistics"):
-            mean, std, median = check_feature_statistics(
-                datamodule.feature_statistics(), len(self.feature_mean), type(datamodule).__name__
-            )
-            self.feature_mean.copy_(mean)
-            self.feature_std.copy_(std)
-            if self.encoder.active:
-                self.encoder.fill.copy_((median - mean) / std)
-        if self.class_weight is not None:
-            if not hasattr(datamodule, "train_label_counts"):
-                raise InputError(
-                    "model.class_weights=balanced counts the training labels, which needs a data module "
-                    "with train_label_counts() (as TensorDataModule has); set model.class_weights=null"
-                )
-            self.class_weight.copy_(balanced_class_weights(datamodule.train_label_counts()))
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         x, y = batch
@@ -169,7 +129,7 @@ class MultiOutputClassifier(LeanHooks, L.LightningModule):  # without LeanHooks:
 
     def finish_eval_epoch(self, stage: str, metrics: EvalMetrics) -> None:
         result = metrics.compute()  # counts summed over processes: exact under DDP
-        values = result.logged(stage, self.channel_names)
+        values = result.logged(stage, self.spec.output.channel_names)
         self.log_global({f"{stage}/acc": values.pop(f"{stage}/acc")}, prog_bar=True)
         self.log_global(values)
         if not self.trainer.sanity_checking:
@@ -182,33 +142,8 @@ class MultiOutputClassifier(LeanHooks, L.LightningModule):  # without LeanHooks:
         self.log_dict(values, prog_bar=prog_bar, sync_dist=True, reduce_fx="max")
 
     def configure_optimizers(self) -> Any:
-        clipping = bool(self.trainer.gradient_clip_val)
-        optimizer = build_optimizer(
-            self.hparams["optimizer"], self.parameters(), self.trainer.precision, clipping
-        )
+        clipping, precision = bool(self.trainer.gradient_clip_val), self.trainer.precision
+        optimizer = build_optimizer(self.hparams["optimizer"], self.parameters(), precision, clipping)
         total_steps = int(self.trainer.estimated_stepping_batches)
         scheduler = build_scheduler(self.hparams["scheduler"], optimizer, total_steps)
         return optimizer if scheduler is None else {"optimizer": optimizer, "lr_scheduler": scheduler}
-
-
-def check_options(
-    optimizer: dict, scheduler: dict | None, class_weights: str | None, ignore_index: int, num_classes: int
-) -> None:
-    """Config mistakes that would otherwise surface only once training is set up."""
-    target_class(optimizer, "model.optimizer")
-    if scheduler:
-        scheduler_class(scheduler)
-    if class_weights not in (None, "balanced"):
-        raise InputError(f"model.class_weights must be one of [None, 'balanced'], got {class_weights!r}")
-    if 0 <= ignore_index < num_classes:
-        raise InputError(f"model.ignore_index={ignore_index} collides with class id {ignore_index}; use -100")
-
-
-@functools.cache
-def _compiled(logits: Callable[..., Tensor]) -> Callable[..., Tensor]:
-    return torch.compile(logits)
-
-
-def compiled_logits(model: MultiOutputClassifier, x: Tensor) -> Tensor:
-    """`model.logits(x)` through one `torch.compile`d function per class, shared by its models."""
-    return _compiled(type(model).logits)(model, x)

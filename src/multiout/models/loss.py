@@ -13,6 +13,7 @@ def cross_entropy_terms(
     ignore_index: int = -100,
     label_smoothing: float = 0.0,
     class_weight: Tensor | None = None,
+    class_mask: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """The sum of the per-cell losses and the sum of their weights: their ratio is the loss, and
     the weight lets a mean over batches (and processes) be exact however the batches are cut.
@@ -22,7 +23,16 @@ def cross_entropy_terms(
     cells weigh 1, or with `class_weight` `[C, K]`, `class_weight[c, target[b, c]]`: for one
     channel and without label smoothing, what `cross_entropy(weight=...)` computes (torch smooths
     with every class's weight, this with the target's).
+
+    `class_mask` `[K, C]` marks the classes each channel has (None: all K): label smoothing then
+    spreads its share over the channel's own classes only.
     """
+    if class_mask is not None and label_smoothing:
+        per_cell = smoothed_terms(logits, target, ignore_index, label_smoothing, class_mask)
+        weight = (target != ignore_index).to(per_cell.dtype)
+        if class_weight is not None:
+            weight = cell_weights(target, class_weight, ignore_index)
+        return (per_cell * weight).sum(), weight.sum()
     if class_weight is None:
         total = F.cross_entropy(
             logits, target, ignore_index=ignore_index, label_smoothing=label_smoothing, reduction="sum"
@@ -33,6 +43,19 @@ def cross_entropy_terms(
     )
     weight = cell_weights(target, class_weight, ignore_index)
     return (per_cell * weight).sum(), weight.sum()
+
+
+def smoothed_terms(
+    logits: Tensor, target: Tensor, ignore_index: int, label_smoothing: float, class_mask: Tensor
+) -> Tensor:
+    """Per-cell cross entropy with label smoothing over each channel's own classes:
+    `(1 - eps) * -log p(target) + eps * mean over the channel's classes of -log p(k)`."""
+    log_probs = logits.float().log_softmax(dim=1)
+    mask = class_mask if logits.dim() == 3 else class_mask.unsqueeze(-1)  # ensemble members last
+    labelled = target != ignore_index
+    nll = -log_probs.gather(1, target.where(labelled, 0).unsqueeze(1)).squeeze(1)
+    uniform = -(log_probs * mask).sum(dim=1) / mask.sum(dim=0)
+    return ((1 - label_smoothing) * nll + label_smoothing * uniform) * labelled
 
 
 def multi_output_cross_entropy(

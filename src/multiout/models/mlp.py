@@ -13,6 +13,8 @@ NORMS = {"layer": nn.LayerNorm, "batch": nn.BatchNorm1d}
 class MLP(nn.Sequential):
     """`[B, in_features]` -> `[B, out_features]`: Linear, optional norm, activation, dropout."""
 
+    input_rank = 1  # rows `[F]` (models/trunks.py)
+
     def __init__(
         self,
         in_features: int,

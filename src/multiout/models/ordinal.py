@@ -24,6 +24,8 @@ from torch import Tensor
 from multiout.errors import InputError
 
 LOSSES = ("cross_entropy", "ordinal")
+# P(y > k | y > k-1) = sigmoid(-1e4): 0 in float32, for the thresholds of classes a channel lacks.
+MASKED_THRESHOLD = -1e4
 
 
 def check_loss(loss: str, num_classes: int) -> None:
@@ -39,8 +41,13 @@ def outputs_per_channel(loss: str, num_classes: int) -> int:
     return num_classes - 1 if loss == "ordinal" else num_classes
 
 
-def corn_log_probs(threshold_logits: Tensor, dim: int = 1) -> Tensor:
-    """Class log-probabilities (K along `dim`) of conditional threshold logits (K-1 along `dim`)."""
+def corn_log_probs(threshold_logits: Tensor, dim: int = 1, mask: Tensor | None = None) -> Tensor:
+    """Class log-probabilities (K along `dim`) of conditional threshold logits (K-1 along `dim`).
+
+    `mask` `[K, C]` (the last two dimensions of the logits) marks each channel's classes: a
+    channel with K_c < K classes uses its first K_c - 1 thresholds; P(y > k) is 0 beyond them."""
+    if mask is not None:
+        threshold_logits = threshold_logits.masked_fill(~mask[1:], MASKED_THRESHOLD)
     above = F.logsigmoid(threshold_logits).cumsum(dim)  # log P(y > k), k = 0..K-2
     zero = torch.zeros_like(threshold_logits.narrow(dim, 0, 1))
     # log P(y = j) = log P(y > j-1) + log P(y <= j | y > j-1); the last class has no threshold above.

@@ -68,6 +68,8 @@ class PeriodicEmbeddings(nn.Module):
 class PLRMLP(nn.Module):
     """`[B, in_features]` -> `[B, out_features]`: periodic embeddings, flattened, then `MLP`."""
 
+    input_rank = 1  # rows `[F]` (models/trunks.py)
+
     def __init__(
         self,
         in_features: int,
@@ -92,6 +94,9 @@ class PLRMLP(nn.Module):
 class PLRTabM(nn.Module):
     """`[B, in_features]` -> `[B, ensemble_size, out_features]`: periodic embeddings, flattened,
     then `TabM`, whose members all read the same embeddings."""
+
+    input_rank = 1  # rows `[F]` (models/trunks.py)
+    ensemble = True  # one hidden per member
 
     def __init__(
         self,

@@ -29,6 +29,8 @@ class ResidualBlock(nn.Module):
 class ResidualMLP(nn.Module):
     """`[B, in_features]` -> `[B, width]`: a linear stem, `depth` residual blocks, a final norm."""
 
+    input_rank = 1  # rows `[F]` (models/trunks.py)
+
     def __init__(
         self, in_features: int, width: int = 256, depth: int = 3, expansion: int = 2, dropout: float = 0.1
     ) -> None:

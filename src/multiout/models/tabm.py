@@ -63,6 +63,9 @@ class InputSigns(nn.Module):
 class TabM(nn.Module):
     """`[B, in_features]` -> `[B, ensemble_size, out_features]`: k weight-sharing MLP members."""
 
+    input_rank = 1  # rows `[F]` (models/trunks.py)
+    ensemble = True  # one hidden per member
+
     def __init__(
         self,
         in_features: int,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,9 +13,11 @@ from hydra.utils import instantiate
 from lightning.pytorch.callbacks import LearningRateMonitor
 from omegaconf import DictConfig, OmegaConf
 
+from multiout.data.spec import DataSpec, spec_from_batches
 from multiout.errors import InputError
 from multiout.models import targets
 from multiout.models.classifier import MultiOutputClassifier
+from multiout.models.targets import locate
 from multiout.runtime.checkpoints import classifier_class
 
 # Loggers that need a package beyond the core dependencies: class name -> (modules that
@@ -24,18 +27,6 @@ LOGGER_PACKAGES = {
     "WandbLogger": (("wandb",), "wandb"),
     "TensorBoardLogger": (("tensorboard", "tensorboardX"), "tensorboard"),
 }
-
-# What a data module knows about the data that the model is built with: its shapes and names.
-DATA_TO_MODEL = (
-    "num_features",
-    "num_channels",
-    "num_classes",
-    "channel_names",
-    "feature_names",
-    "label_values",
-    "categorical_features",
-    "imputed_features",
-)
 
 
 def build(config: DictConfig, **kwargs: Any) -> Any:
@@ -69,13 +60,25 @@ def check_logger_packages(config: DictConfig | None) -> None:
             )
 
 
-def build_model(config: DictConfig, datamodule: L.LightningDataModule) -> MultiOutputClassifier:
-    """The model of `config` (`_target_` and plain arguments), with the shapes and names the
-    data module knows: the one way data shapes reach the model."""
-    from_data = {key: getattr(datamodule, key) for key in DATA_TO_MODEL if hasattr(datamodule, key)}
+def data_spec(datamodule: L.LightningDataModule, config: DictConfig | dict) -> DataSpec:
+    """What the model learns about the data: the data module's `data_spec()`, or for one that
+    offers only tensors, what one pass over its training batches shows; with the data config
+    that built it, so evaluation and prediction rebuild the same pipeline."""
+    if hasattr(datamodule, "data_spec"):
+        spec = datamodule.data_spec()
+    else:
+        datamodule.setup("fit")
+        spec = spec_from_batches(datamodule.train_dataloader())
+    plain = config if isinstance(config, dict) else OmegaConf.to_container(config, resolve=True)
+    return spec.with_config(plain)
+
+
+def build_model(config: DictConfig, spec: DataSpec) -> MultiOutputClassifier:
+    """The model of `config` (`_target_` and plain arguments) for the data of `spec`: the one way
+    data shapes reach the model."""
     options = dict(OmegaConf.to_container(config, resolve=True))  # type: ignore[arg-type]
     classifier_class(str(options.get("_target_")))  # the template's classifier or a subclass
-    return targets.build(options, "model", **from_data)
+    return targets.build(options, "model", data=spec.to_dict())
 
 
 def build_trainer(cfg: DictConfig, extra_callbacks: Sequence[L.Callback] = (), **overrides: Any) -> L.Trainer:
@@ -92,34 +95,27 @@ def build_trainer(cfg: DictConfig, extra_callbacks: Sequence[L.Callback] = (), *
     return build(cfg.trainer, callbacks=[*callbacks, *extra_callbacks], logger=loggers or False, **overrides)
 
 
-# Data config keys that, at evaluation and prediction, take the checkpoint's values.
-FROM_CHECKPOINT = {
-    "feature_columns": "feature_names",
-    "target_columns": "channel_names",
-    "label_values": "label_values",
-    "ignore_index": "ignore_index",
-    "vocabularies": "categorical_features",
-}
-
-
-def data_for_checkpoint(
-    config: DictConfig, model: L.LightningModule, ckpt_path: str, stage: str
-) -> L.LightningDataModule:
-    """The data module, reading (for `stage`) the columns and label values the checkpoint was
-    trained on."""
-    hparams = model.hparams
-    from_ckpt = {
-        key: list(value) if isinstance(value, list | tuple) else value
-        for key, name in FROM_CHECKPOINT.items()
-        if key in config and hparams.get("feature_names") and (value := hparams.get(name)) is not None
-    }
+def data_for_checkpoint(spec: DataSpec, location: DictConfig | None, ckpt_path: str, stage: str) -> Any:
+    """The data module a checkpoint was trained with, rebuilt from its data spec: the same class
+    and settings, with `location` (where the data lives and how it is served: paths, batch
+    size, workers; null keeps the checkpoint's) applied, set up for `stage`."""
+    config = dict(spec.data_config)
+    if "_target_" not in config:
+        raise InputError(f"checkpoint {ckpt_path} does not say which data module trained it")
+    given: dict[str, Any] = OmegaConf.to_container(location, resolve=True) if location is not None else {}  # type: ignore[assignment]
+    cls = locate(config["_target_"], "data._target_")
+    accepted = inspect.signature(cls).parameters
+    for key, value in given.items():
+        if value is None:
+            continue
+        if key not in config and key not in accepted:
+            raise InputError(f"data.{key}: {config['_target_']}, which trained {ckpt_path}, takes no {key!r}")
+        config[key] = value
+    # The spec without its data config, whose `_target_` Hydra would build too.
+    extra = {"spec": spec.with_config({}).to_dict()} if "spec" in accepted else {}
     try:
-        datamodule = build(config, **from_ckpt)
+        datamodule = build(OmegaConf.create(config), _convert_="all", **extra)
         datamodule.setup(stage)
-        return datamodule
     except InputError as err:
-        if not from_ckpt:
-            raise
-        raise InputError(
-            f"{err} (columns and label values as checkpoint {ckpt_path} was trained on)"
-        ) from None
+        raise InputError(f"{err} (the data as checkpoint {ckpt_path} was trained on)") from None
+    return datamodule

@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from multiout.data.spec import DataSpec
 from multiout.errors import InputError
 from multiout.models.classifier import MultiOutputClassifier
 from multiout.models.targets import locate
@@ -49,7 +50,9 @@ def load_model(class_path: str, ckpt_path: str, trusted_modules: Sequence[str] =
     `trusted_modules`, checked before anything is imported.
     """
     model_class = classifier_class(class_path)
-    check_targets(saved_hparams(ckpt_path), ckpt_path, trusted_modules)
+    hparams = saved_hparams(ckpt_path)
+    check_targets(hparams, ckpt_path, trusted_modules)
+    DataSpec.from_dict(hparams.get("data"), f"checkpoint {ckpt_path}")  # one line for an older checkpoint
     return model_class.load_from_checkpoint(ckpt_path, map_location="cpu", weights_only=True)
 
 
@@ -86,35 +89,35 @@ def classifier_class(class_path: str) -> type[MultiOutputClassifier]:
     return found
 
 
-SHAPES = ("num_features", "num_channels", "num_classes")
-# What else sizes the weights: categories (embedding tables) and missing indicators.
-FEATURE_LAYOUT = ("categorical_features", "imputed_features")
-
-
-def check_shapes(ckpt_path: str, trained: dict, given: dict, source: str, hint: str = "") -> None:
-    """The shapes (`num_features`, ...) a checkpoint was trained with must be those that
-    `source` (the data, this run's config) gives, checked before anything loads the weights,
-    so a mismatch is one clear line rather than a traceback from `load_state_dict`."""
-    for key in SHAPES:
-        if given.get(key) is not None and key in trained and trained[key] != given[key]:
+def check_same_data(ckpt_path: str, trained: DataSpec, given: DataSpec, hint: str = "") -> None:
+    """The data a run continues from a checkpoint must look to the model as it did in training:
+    the same example shape, features and their encoding, channels and label sets. Checked
+    before anything loads the weights, so a mismatch is one clear line rather than a traceback
+    from `load_state_dict`."""
+    pairs = {
+        "example shape": (trained.input.shape, given.input.shape),
+        "features": (trained.input.feature_names, given.input.feature_names),
+        "categorical features": (trained.input.categorical, given.input.categorical),
+        "imputed features": (trained.input.imputed, given.input.imputed),
+        "channels": (trained.output.channel_names, given.output.channel_names),
+        "label values": (trained.output.label_values, given.output.label_values),
+    }
+    for what, (old, new) in pairs.items():
+        if old != new:
             raise InputError(
-                f"{source} gives {key}={given[key]}, but checkpoint {ckpt_path} was trained with "
-                f"{trained[key]}" + (f"; {hint}" if hint else "")
-            )
-    for key in FEATURE_LAYOUT:
-        old, new = trained.get(key), given.get(key)
-        if old is not None and new is not None and old != new:
-            raise InputError(
-                f"{source} gives other {key} than checkpoint {ckpt_path} was trained with (they differ "
-                f"for {_differing(old, new)[:5]})" + (f"; {hint}" if hint else "")
+                f"this run's data gives other {what} than checkpoint {ckpt_path} was trained with "
+                f"({_shown(new)} against {_shown(old)})" + (f"; {hint}" if hint else "")
             )
 
 
-def _differing(old: dict | list, new: dict | list) -> list[str]:
-    """The features whose vocabulary differs, or that only one of two layouts has."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        return sorted(name for name in {*old, *new} if old.get(name) != new.get(name))
-    return sorted({*old} ^ {*new})
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def saved_spec(ckpt_path: str) -> DataSpec:
+    """The data spec a checkpoint was trained with, read without building anything."""
+    return DataSpec.from_dict(saved_hparams(ckpt_path).get("data"), f"checkpoint {ckpt_path}")
 
 
 def saved_hparams(ckpt_path: str) -> dict:

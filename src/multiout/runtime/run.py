@@ -21,17 +21,18 @@ from omegaconf import DictConfig, OmegaConf
 from multiout.callbacks.prediction_writer import PredictionCSVWriter
 from multiout.errors import InputError, exit_on_input_error
 from multiout.runtime.atomic import write_json_atomic
-from multiout.runtime.build import build, build_model, build_trainer, data_for_checkpoint
+from multiout.runtime.build import build, build_model, build_trainer, data_for_checkpoint, data_spec
 from multiout.runtime.checkpoints import (
-    check_shapes,
+    check_same_data,
     checkpoint_file,
     load_model,
-    saved_hparams,
+    saved_spec,
     starting_checkpoint,
 )
 from multiout.runtime.distributed import distributed_job
 from multiout.runtime.faults.non_finite_loss import NonFiniteLossError
 from multiout.runtime.resolvers import register_resolvers
+from multiout.runtime.run_dir import CHECKPOINT_RECORD
 from multiout.runtime.startup import print_start
 from multiout.tasks.evaluate import evaluate
 from multiout.tasks.predict import predict
@@ -40,7 +41,6 @@ from multiout.tasks.train import train
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_RECORD = "checkpoint_hparams.json"
 
 # Before Hydra composes a config that uses them.
 register_resolvers()
@@ -92,11 +92,12 @@ def run_train(cfg: DictConfig) -> float | None:
         ckpt_path = starting_checkpoint(cfg.ckpt_path, cfg.resume, cfg.paths.output_dir)
         L.seed_everything(cfg.seed, workers=True)
         datamodule = build(cfg.data)
-        print_start(cfg, datamodule, cfg.paths.output_dir)
-        model = build_model(cfg.model, datamodule)
+        spec = data_spec(datamodule, cfg.data)
+        print_start(cfg, spec, cfg.paths.output_dir)
         if ckpt_path is not None:
-            hint = "give the data and model overrides it was trained with"
-            check_shapes(ckpt_path, saved_hparams(ckpt_path), dict(model.hparams), "this run's config", hint)
+            hint = "give the data overrides it was trained with"
+            check_same_data(ckpt_path, saved_spec(ckpt_path), spec, hint)
+        model = build_model(cfg.model, spec)
         trainer = job.track(build_trainer(cfg))
         run_info = {"seed": cfg.seed, "tags": _tags(cfg)}
         _log_run_info(trainer, run_info)
@@ -112,10 +113,9 @@ def run_evaluate(cfg: DictConfig) -> None:
     with exit_on_input_error(), distributed_job(cfg) as job:
         ckpt_path = checkpoint_file(cfg.ckpt_path)
         model = load_model(cfg.model._target_, ckpt_path, cfg.trusted_modules)
-        datamodule = data_for_checkpoint(cfg.data, model, ckpt_path, "test")
-        check_shapes(ckpt_path, dict(model.hparams), vars(datamodule), "the data")
+        datamodule = data_for_checkpoint(model.spec, cfg.get("data"), ckpt_path, "test")
         _record_checkpoint(cfg.paths.output_dir, ckpt_path, model)
-        print_start(cfg, datamodule, cfg.paths.output_dir)
+        print_start(cfg, model.spec, cfg.paths.output_dir)
         trainer = job.track(build_trainer(cfg))
         run_info = {"tags": _tags(cfg)}
         _log_run_info(trainer, run_info)
@@ -129,16 +129,14 @@ def run_predict(cfg: DictConfig) -> None:
     with exit_on_input_error(), distributed_job(cfg) as job:
         ckpt_path = checkpoint_file(cfg.ckpt_path)
         model = load_model(cfg.model._target_, ckpt_path, cfg.trusted_modules)
-        datamodule = data_for_checkpoint(cfg.data, model, ckpt_path, "predict")
-        shapes = {"num_features": getattr(datamodule, "num_features", None)}
-        check_shapes(ckpt_path, dict(model.hparams), shapes, "the data")
+        datamodule = data_for_checkpoint(model.spec, cfg.get("data"), ckpt_path, "predict")
         _record_checkpoint(cfg.paths.output_dir, ckpt_path, model)
         writer = PredictionCSVWriter(
             cfg.predictions_file,
-            channel_names=model.channel_names,
-            label_values=model.label_values,
+            channel_names=model.spec.output.channel_names,
+            label_values=model.spec.output.label_values,
             ids=getattr(datamodule, "predict_ids", None),
-            id_column=cfg.data.get("id_column"),
+            id_column=cfg.data.get("id_column") or model.spec.data_config.get("id_column"),
             save_probabilities=cfg.save_probabilities,
         )
         trainer = job.track(build(cfg.trainer, callbacks=[writer], logger=False))

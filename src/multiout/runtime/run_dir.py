@@ -17,6 +17,10 @@ from multiout.errors import InputError
 HYDRA_SUBDIR = ".hydra"
 LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
 
+# What an evaluate or predict run ran: the checkpoint and the hyperparameters its model was
+# rebuilt from (its config names only the class).
+CHECKPOINT_RECORD = "checkpoint_hparams.json"
+
 
 def claim_new_dir(base: str | Path) -> Path:
     """`base` if no run has taken it, else the first free `base_1`, `base_2`, ...

@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.tree import Tree
 
+from multiout.data.spec import DataSpec
+
 # Groups shown first, in the order a run uses them; any other key follows.
 CONFIG_ORDER = ("data", "model", "trainer", "callbacks", "logger", "paths")
 
@@ -41,27 +43,31 @@ def config_tree(cfg: DictConfig) -> Tree:
     return tree
 
 
-def layout_lines(datamodule: Any) -> list[str]:
-    """Features, channels and classes as the data module reports them."""
-    names = list(getattr(datamodule, "channel_names", None) or [])
+def layout_lines(spec: DataSpec) -> list[str]:
+    """The example shape, channels and classes of the data spec."""
+    out = spec.output
+    names = out.channel_names
     shown = ", ".join(names) if len(names) <= 6 else f"{', '.join(names[:3])}, ..., {', '.join(names[-2:])}"
     lines = [
-        f"features: {getattr(datamodule, 'num_features', '?')}",
-        f"channels: {getattr(datamodule, 'num_channels', '?')} ({shown})" if names else "",
-        f"classes per channel: {getattr(datamodule, 'num_classes', '?')}",
+        f"example shape: {spec.input.shape} ({spec.input.num_features} features)",
+        f"channels: {out.num_channels} ({shown})",
+        f"classes per channel: {out.num_classes}",
     ]
-    values = getattr(datamodule, "label_values", None)
-    if values is not None:  # data whose labels were shifted to class ids keeps the mapping
-        lines.append("class ids -> labels: " + ", ".join(f"{i} -> {v}" for i, v in enumerate(values)))
-    return [line for line in lines if line]
+    shared = out.shared_labels
+    if shared is not None:  # labels shifted to class ids keep the mapping
+        lines.append("class ids -> labels: " + ", ".join(f"{i} -> {v}" for i, v in enumerate(shared)))
+    else:
+        sets = sorted({len(values) for values in out.label_values})
+        lines[-1] = f"classes per channel: {', '.join(map(str, sets))} (each channel its own labels)"
+    return lines
 
 
 @rank_zero_only
-def print_start(cfg: DictConfig, datamodule: Any, output_dir: str) -> None:
+def print_start(cfg: DictConfig, spec: DataSpec, output_dir: str) -> None:
     """Config tree (if `cfg.print_config`), run directory and channel/class layout."""
     console = Console(soft_wrap=True)
     if cfg.print_config:
         console.print(config_tree(cfg))
     console.print(f"[bold]run dir[/bold]: {output_dir}")
-    for line in layout_lines(datamodule):
+    for line in layout_lines(spec):
         console.print(line, highlight=False)

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from multiout.errors import InputError
 from multiout.metrics.results import PER_CHANNEL
+from multiout.runtime.run_dir import CHECKPOINT_RECORD
 
 REPLICATE_KEYS = ("seed", "data.fold")
 # Every metric of `metrics/results.py`, then the loss, of the validation and test splits.
@@ -87,7 +88,24 @@ def _read_run(run_dir: Path) -> tuple[dict[str, str], Any, dict[str, str], dict[
     hydra_cfg = _load_yaml(hydra_dir / "hydra.yaml")
     choices = OmegaConf.select(hydra_cfg, "hydra.runtime.choices", default=None) if hydra_cfg else None
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    return overrides, _load_yaml(hydra_dir / "config.yaml"), dict(choices or {}), metrics
+    return (
+        overrides,
+        _with_checkpoint(run_dir, _load_yaml(hydra_dir / "config.yaml")),
+        dict(choices or {}),
+        metrics,
+    )
+
+
+def _with_checkpoint(run_dir: Path, config: Any) -> Any:
+    """The config of an evaluate or predict run, whose model and data are the checkpoint's
+    (`checkpoint_hparams.json`), with those filled in: it compares as the run that trained it."""
+    record = run_dir / CHECKPOINT_RECORD
+    if not record.is_file():
+        return config
+    hparams = json.loads(record.read_text()).get("hyper_parameters", {})
+    model = {key: value for key, value in hparams.items() if key != "data"}
+    data = (hparams.get("data") or {}).get("data_config", {})
+    return OmegaConf.merge(config or {}, {"model": model, "data": data})
 
 
 def find_runs(root: Path) -> list[Run]:

@@ -1,4 +1,5 @@
-"""Export a trained classifier as a standalone model: features `[B, F]` -> logits `[B, K, C]`.
+"""Export a trained classifier as a standalone model: examples `[B, *shape]` (`[B, F]` rows,
+`[B, L, F]` windows, the shape in the checkpoint's data spec) -> logits `[B, K, C]`.
 
 Formats:
 - `onnx`: for ONNX Runtime and other runtimes (needs the `onnx` extra: onnx, onnxscript);
@@ -6,8 +7,8 @@ Formats:
   still working; it warns);
 - `exported_program`: `torch.export` (`.pt2`), torch's current format; `torch.export.load`.
 The batch dimension stays dynamic in all three. Apply `softmax(dim=1)` for probabilities.
-The input is what the data module gives the model (`data/encoding.py`): numbers in the
-checkpoint's `feature_names` order, NaN where missing, and at a categorical feature the
+The input is what the data module gives the model; for tables (`data/encoding.py`) numbers
+in the data spec's `feature_names` order, NaN where missing, and at a categorical feature the
 category's index in its vocabulary plus one (0: unknown).
 """
 
@@ -16,11 +17,12 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-import lightning as L
 import torch
 from torch import Tensor, nn
 
 from multiout.errors import InputError
+from multiout.models.classifier import MultiOutputClassifier
+from multiout.models.encoders import TabularEncoder
 
 SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt", "exported_program": ".pt2"}
 
@@ -36,9 +38,10 @@ class Logits(nn.Module):
         return self.model(features)
 
 
-def export_model(model: L.LightningModule, num_features: int, fmt: str, path: str | Path) -> Path:
-    """Write `model` (in eval mode, on CPU) to `path` in format `fmt`; returns the path written
-    (`path`, with the format's suffix appended if it has another)."""
+def export_model(model: MultiOutputClassifier, fmt: str, path: str | Path) -> Path:
+    """Write `model` (in eval mode, on CPU) to `path` in format `fmt`, for inputs of the shape
+    its data spec gives (`[B, F]`, `[B, L, F]`, ...); returns the path written (`path`, with
+    the format's suffix appended if it has another)."""
     if fmt not in SUFFIXES:
         raise InputError(f"format must be one of {sorted(SUFFIXES)}, got {fmt!r}")
     if fmt == "onnx" and not all(importlib.util.find_spec(m) for m in ("onnx", "onnxscript")):
@@ -48,7 +51,7 @@ def export_model(model: L.LightningModule, num_features: int, fmt: str, path: st
         path = path.with_name(path.name + SUFFIXES[fmt])  # torch.export.load wants .pt2
     path.parent.mkdir(parents=True, exist_ok=True)
     module = Logits(model).cpu().eval()
-    example = torch.randn(2, num_features)  # a batch of 2, so the batch size is not fixed at 1
+    example = torch.randn(2, *model.spec.input.shape)  # a batch of 2, so its size is not fixed at 1
     batch = {"features": {0: torch.export.Dim("batch")}}
     with torch.no_grad():
         if fmt == "torchscript":  # Lightning's own tracing, which keeps the trainer out of it
@@ -70,17 +73,17 @@ def export_model(model: L.LightningModule, num_features: int, fmt: str, path: st
     return path
 
 
-def example_features(model: L.LightningModule, rows: int, seed: int = 0) -> Tensor:
-    """Random rows as the model reads them: numbers (a tenth NaN, where the model imputes) and
-    valid category indices at its categorical features."""
+def example_features(model: MultiOutputClassifier, rows: int, seed: int = 0) -> Tensor:
+    """Random examples as the model reads them; for the tabular encoder, numbers (a tenth NaN,
+    where it imputes) and valid category indices at its categorical features."""
     generator = torch.Generator().manual_seed(seed)
-    x = torch.randn(rows, int(model.hparams["num_features"]), generator=generator)
-    encoder = getattr(model, "encoder", None)
-    if encoder is None or not encoder.active:
+    x = torch.randn(rows, *model.spec.input.shape, generator=generator)
+    encoder = model.encoder
+    if not isinstance(encoder, TabularEncoder):
         return x
     x[torch.rand(x.shape, generator=generator) < 0.1] = float("nan")
     for j, size in zip(encoder.categorical_index.tolist(), encoder.num_categories.tolist(), strict=True):
-        x[:, j] = torch.randint(0, size, (rows,), generator=generator).float()
+        x[..., j] = torch.randint(0, size, x.shape[:-1], generator=generator).float()
     return x
 
 
