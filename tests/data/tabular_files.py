@@ -25,6 +25,24 @@ def make_frame(n: int = 40, seed: int = 0) -> pd.DataFrame:
     return frame
 
 
+# The targets of `labelled_frame`.
+CHANNELS = ["y_up", "y_mid", "y_down", "y_gone"]
+
+
+def labelled_frame(n: int, seed: int) -> pd.DataFrame:
+    """A learnable -1/0/1 table: each target is a thresholded linear function of the features."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 6))
+    scores = x @ np.random.default_rng(99).normal(size=(6, len(CHANNELS)))
+    labels = np.select([scores < -0.6, scores > 0.6], [-1.0, 1.0], 0.0)
+    labels[rng.random(labels.shape) < 0.15] = np.nan  # missing labels
+    frame = pd.DataFrame(x * 10 + 3, columns=[f"x{i}" for i in range(6)])
+    frame.insert(0, "key", [f"{seed}-{i}" for i in range(n)])
+    for c, name in enumerate(CHANNELS):
+        frame[name] = labels[:, c]
+    return frame
+
+
 def write_table(frame: pd.DataFrame, path) -> str:
     """CSV or Parquet by the file name's suffix; returns the path as a string."""
     if str(path).endswith(".csv"):

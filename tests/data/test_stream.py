@@ -88,6 +88,21 @@ def test_training_order_is_shuffled_per_epoch_and_the_same_in_every_run(tmp_path
     assert order(1) != sorted(order(1))
 
 
+def test_each_epoch_shuffles_the_rows_within_each_window_anew(tmp_path):
+    # One row group: every epoch reads the rows in file order, so each window (16 rows: two
+    # batches of 8) holds the same rows each epoch, and only the shuffle inside it can differ.
+    write_dataset(tmp_path / "train", layout=((40, 40),))
+    windows = []
+    for number in range(3):
+        (batches,) = epoch(streamed(tmp_path, shuffle_window=16), True, 1, number)
+        rows = torch.cat([x[:, 0] for x, _ in batches]).long().tolist()
+        windows.append([rows[:16], rows[16:32], rows[32:]])
+    for per_epoch in windows:
+        assert [sorted(w) for w in per_epoch] == [list(range(16)), list(range(16, 32)), list(range(32, 40))]
+    for a, b in itertools.combinations(windows, 2):
+        assert all(wa != wb for wa, wb in zip(a, b, strict=True))  # every window in another order
+
+
 @pytest.mark.parametrize("world_size", [1, 2])
 def test_a_run_resumed_mid_epoch_continues_with_the_next_batch(tmp_path, world_size):
     write_dataset(tmp_path / "train")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 import lightning as L
@@ -21,25 +22,42 @@ from multiout.models.mlp import MLP as Trunk
 """
 
 
-def crafted_checkpoint(tmp_path) -> str:
-    """A real checkpoint whose trunk is named as `foreign_trunk.Trunk`, a module beside it."""
-    (tmp_path / "foreign_trunk.py").write_text(FOREIGN)
+def crafted_checkpoint(tmp_path, target: str = "foreign_trunk.Trunk") -> str:
+    """A real checkpoint whose trunk is named as `target`; its first part, unless the template's
+    or torch's, is a module beside it."""
+    top = target.split(".")[0]
+    if top.isidentifier() and top not in ("multiout", "torch"):
+        (tmp_path / f"{top}.py").write_text(FOREIGN)
     trainer = L.Trainer(max_epochs=0, logger=False, enable_checkpointing=False, enable_progress_bar=False)
     trainer.strategy.connect(small_classifier(num_features=3, num_channels=2))
     path = tmp_path / "model.ckpt"
     trainer.save_checkpoint(path)
     checkpoint = torch.load(path, weights_only=True)
-    checkpoint["hyper_parameters"]["net"]["_target_"] = "foreign_trunk.Trunk"
+    checkpoint["hyper_parameters"]["net"]["_target_"] = target
     torch.save(checkpoint, path)
     return str(path)
 
 
+# Names that only look like trusted ones: each must be refused as any untrusted module is.
+NEAR_MISSES = [
+    "multiout_evil.Trunk",  # the template's name with a suffix
+    "torch.nnx.Trunk",  # torch.nn's, likewise
+    "Multiout.Trunk",  # another case
+    ".foreign_trunk.Trunk",  # a relative import path
+    "multiout..foreign_trunk.Trunk",  # an empty part
+    "torch.nn..Linear",
+]
+FOREIGN_MODULES = ("foreign_trunk", "multiout_evil", "Multiout")
+
+
 @pytest.fixture(autouse=True)
 def forget_foreign_module():
-    """Each test imports `foreign_trunk` afresh: one already loaded would never write its marker."""
-    sys.modules.pop("foreign_trunk", None)
+    """Each test imports the modules afresh: one already loaded would never write its marker."""
+    for name in FOREIGN_MODULES:
+        sys.modules.pop(name, None)
     yield
-    sys.modules.pop("foreign_trunk", None)
+    for name in FOREIGN_MODULES:
+        sys.modules.pop(name, None)
 
 
 def test_a_foreign_class_in_a_checkpoint_is_refused_before_its_module_is_imported(tmp_path, monkeypatch):
@@ -62,3 +80,21 @@ def test_evaluate_refuses_it_with_one_line(tmp_path, entry, monkeypatch):
         len(errors) == 1 and "'foreign_trunk'" in errors[0] and "trusted_modules=[foreign_trunk]" in errors[0]
     )
     assert not (tmp_path / "imported.marker").exists()  # importable, but never imported
+
+
+@pytest.mark.parametrize("target", NEAR_MISSES)
+def test_a_name_that_only_looks_trusted_is_refused_too(tmp_path, monkeypatch, target):
+    path = crafted_checkpoint(tmp_path, target)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(InputError, match=r"which is not trusted|which is not an import path"):
+        load_model(CLASSIFIER, path)
+    assert not (tmp_path / "imported.marker").exists()
+
+
+@pytest.mark.parametrize("name", ["", ".foreign_trunk", "foreign_trunk.", "foreign..trunk"])
+def test_trusted_modules_must_be_module_names(tmp_path, monkeypatch, name):
+    path = crafted_checkpoint(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(InputError, match=rf"^trusted_modules: '{re.escape(name)}' is not a module name"):
+        load_model(CLASSIFIER, path, trusted_modules=[name])
+    assert not (tmp_path / "imported.marker").exists()

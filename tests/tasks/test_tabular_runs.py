@@ -11,26 +11,12 @@ from sklearn.metrics import accuracy_score
 from multiout.errors import InputError
 from multiout.runtime.build import data_for_checkpoint
 from multiout.runtime.checkpoints import load_model
+from tests.data.tabular_files import CHANNELS, labelled_frame
 from tests.helpers import read_metrics, run_script
 
 pytestmark = pytest.mark.slow
 
-CHANNELS = ["y_up", "y_mid", "y_down", "y_gone"]
 FAST = ["data=tabular", "data.batch_size=64", "trainer.max_epochs=4", "model.net.hidden_sizes=[32]"]
-
-
-def labelled_frame(n: int, seed: int) -> pd.DataFrame:
-    """A learnable -1/0/1 table: each target is a thresholded linear function of the features."""
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, 6))
-    scores = x @ np.random.default_rng(99).normal(size=(6, len(CHANNELS)))
-    labels = np.select([scores < -0.6, scores > 0.6], [-1.0, 1.0], 0.0)
-    labels[rng.random(labels.shape) < 0.15] = np.nan  # missing labels
-    frame = pd.DataFrame(x * 10 + 3, columns=[f"x{i}" for i in range(6)])
-    frame.insert(0, "key", [f"{seed}-{i}" for i in range(n)])
-    for c, name in enumerate(CHANNELS):
-        frame[name] = labels[:, c]
-    return frame
 
 
 @pytest.fixture(scope="module")

@@ -61,15 +61,35 @@ ALWAYS_TRUSTED = (__name__.split(".")[0], "torch.nn", "torch.optim")
 
 
 def check_targets(hparams: Any, ckpt_path: str, trusted_modules: Sequence[str] = ()) -> None:
-    """Every `_target_` in a checkpoint's hyperparameters names a class of a trusted module."""
-    trusted = (*ALWAYS_TRUSTED, *trusted_modules)
+    """Every `_target_` in a checkpoint's hyperparameters names a class of a trusted module:
+    compared name by name (`multiout_evil` is not `multiout`), and only as an absolute path
+    of identifiers (no `.x`, no `a..b`)."""
+    trusted = []
+    for name in (*ALWAYS_TRUSTED, *trusted_modules):
+        module_parts = _dotted(str(name))
+        if module_parts is None:
+            raise InputError(
+                f"trusted_modules: {name!r} is not a module name (identifiers joined by dots, e.g. 'mypkg.layers')"
+            )
+        trusted.append(module_parts)
     for target in _targets(hparams):
-        if not any(target == t or target.startswith(f"{t}.") for t in trusted):
+        parts = _dotted(target)
+        if parts is None:
+            raise InputError(
+                f"{ckpt_path} names class {target!r}, which is not an import path (identifiers joined by dots)"
+            )
+        if not any(parts[: len(t)] == t for t in trusted):
             module = target.rpartition(".")[0]
             raise InputError(
                 f"{ckpt_path} names class {target!r}, and loading it would import module {module!r}, "
                 f"which is not trusted; if you trust it, add it to trusted_modules (e.g. 'trusted_modules=[{module}]')"
             )
+
+
+def _dotted(name: str) -> tuple[str, ...] | None:
+    """The parts of an absolute dotted name such as `pkg.module.Class`; None for anything else."""
+    parts = tuple(name.split("."))
+    return parts if all(part.isidentifier() for part in parts) else None
 
 
 def _targets(value: Any) -> list[str]:

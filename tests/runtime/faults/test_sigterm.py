@@ -82,6 +82,16 @@ def test_a_signal_before_an_epochs_validation_lets_it_run_whole(tmp_path):
     assert signal_at.validated == trainer.num_val_batches[0] > 1  # every validation batch, not one
 
 
+def test_a_signal_before_a_validation_inside_the_epoch_stops_the_run_after_it(tmp_path):
+    # Validation after every 5 batches: batch 4's step ends, the validation runs whole, and the
+    # run stops there, not a step (or, under DDP, a logging step) later.
+    signal_at = SignalAt(batch=4)
+    trainer = fit(tmp_path, signal_at, val_check_interval=5)
+    assert trainer.interrupted
+    assert trainer.global_step == 5 and trained_batches(trainer) == 5
+    assert signal_at.validated == trainer.num_val_batches[0] > 1  # every validation batch, not one
+
+
 def test_a_signal_during_the_last_validation_still_stops_the_run(tmp_path):
     signal_at = SignalAt(validation_batch=1)
     trainer = fit(tmp_path, signal_at, max_epochs=1)
