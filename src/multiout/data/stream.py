@@ -66,6 +66,7 @@ class StreamDataModule(TensorDataModule):
         missing_features: str = "impute",
         max_categories: int = 1000,
         vocabularies: dict[str, list] | None = None,
+        storage_options: dict | None = None,
     ) -> None:
         super().__init__(batch_size, 0, shuffle_seed)
         self.label_values = check_label_values(label_values, ignore_index)
@@ -75,9 +76,11 @@ class StreamDataModule(TensorDataModule):
         paths = {
             s: p for s, p in zip(SPLITS, (train_path, val_path, test_path), strict=True) if p is not None
         }
-        self.files = {split: open_split(path, f"data.{split}_path") for split, path in paths.items()}
+        self.files = {
+            split: open_split(path, f"data.{split}_path", storage_options) for split, path in paths.items()
+        }
         if predict_path is not None:
-            self.files["predict"] = open_split(predict_path, "data.predict_path")
+            self.files["predict"] = open_split(predict_path, "data.predict_path", storage_options)
         if not self.files:
             raise InputError("data: no files given; set data.train_path, data.val_path and data.test_path")
         reference = next(iter(self.files.values()))

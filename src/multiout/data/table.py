@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 from multiout.data.columns import Columns, file_columns, file_format
 from multiout.data.encoding import FileCategories
 from multiout.errors import InputError
+from multiout.runtime import storage
 
 BATCH_ROWS = 65_536
 PARQUET_COLUMNS_PER_PASS = 8
@@ -85,10 +86,13 @@ def numeric_labels(label_values: list) -> bool:
     return all(isinstance(v, int | float) and not isinstance(v, bool) for v in label_values)
 
 
-def _batches(path: Path, columns: list[str], label_types: dict[str, pa.DataType]) -> Iterator[pa.RecordBatch]:
+def _batches(
+    path: Path | str, columns: list[str], label_types: dict[str, pa.DataType]
+) -> Iterator[pa.RecordBatch]:
     if file_format(path) == "parquet":
         try:
-            yield from pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=columns)
+            with storage.source(path) as where:
+                yield from pq.ParquetFile(where).iter_batches(batch_size=BATCH_ROWS, columns=columns)
         except pa.ArrowException as err:
             raise InputError(f"{path}: not a readable Parquet file ({err})") from err
         return
@@ -99,12 +103,13 @@ def _batches(path: Path, columns: list[str], label_types: dict[str, pa.DataType]
     )
     try:
         read = pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES)
-        yield from pacsv.open_csv(path, read_options=read, convert_options=convert)
+        with storage.source(path) as where:
+            yield from pacsv.open_csv(where, read_options=read, convert_options=convert)
     except pa.ArrowInvalid as err:
         raise _csv_error(path, columns, label_types, err) from err
 
 
-def _csv_error(path: Path, columns: list[str], label_types: dict, err: Exception) -> InputError:
+def _csv_error(path: Path | str, columns: list[str], label_types: dict, err: Exception) -> InputError:
     """Arrow's conversion error names a column number; say which column, and what to do."""
     match = re.search(r"column #(\d+)", str(err))
     header = file_columns(path)
@@ -123,8 +128,9 @@ def _csv_error(path: Path, columns: list[str], label_types: dict, err: Exception
     return InputError(f"{path}: cannot read as CSV ({err})")
 
 
-def _check_parquet_types(path: Path, columns: Columns, categorical: dict) -> None:
-    check_feature_types(pq.read_schema(path), columns, path, categorical)
+def _check_parquet_types(path: Path | str, columns: Columns, categorical: dict) -> None:
+    with storage.source(path) as where:
+        check_feature_types(pq.read_schema(where), columns, path, categorical)
 
 
 def check_feature_types(
@@ -250,20 +256,21 @@ def read_table(
     otherwise it is an error. Rows are numbered from 1 (the first row after a CSV header)
     in every message.
     """
-    path = Path(path)
+    path = storage.location(path)
     categories = {name: FileCategories() for name in categorical}
     targets = columns.targets if with_targets else []
     wanted = [*([columns.id] if columns.id else []), *columns.features, *targets]
     if file_format(path) == "parquet":
         _check_parquet_types(path, columns, categories)
-        total = pq.read_metadata(path).num_rows
+        with storage.source(path) as where:
+            total = pq.read_metadata(where).num_rows
         # Parquet is stored by column: a few columns per pass keeps Arrow's buffers small.
         passes = [
             wanted[i : i + PARQUET_COLUMNS_PER_PASS] for i in range(0, len(wanted), PARQUET_COLUMNS_PER_PASS)
         ]
     else:
         total, passes = None, [wanted]  # CSV is stored by row: one pass over everything
-    file_bytes, expected = path.stat().st_size, 0
+    file_bytes, expected = storage.size(path), 0
     label_type = pa.float64() if numeric_labels(label_values) else pa.string()
     value_set = pa.array(label_values).cast(label_type)
     read_types = {name: label_type for name in targets}
