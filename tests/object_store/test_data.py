@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 from multiout.data.stream import StreamDataModule
 from tests.data.stream_files import write_dataset
+from tests.object_store.endpoint import use_endpoint
 
 FEATURES = ["row", "f1", "f2"]
 
@@ -85,3 +88,20 @@ def DENY_WRITES(bucket: str) -> dict:
             }
         ],
     }
+
+
+def test_storage_options_in_the_data_config_stand_in_for_the_environment(tmp_path, endpoint, monkeypatch):
+    frame = write_dataset(tmp_path / "train")
+    bucket = endpoint.new_bucket()
+    endpoint.upload_dir(tmp_path / "train", bucket, "train")
+    use_endpoint(
+        monkeypatch, endpoint, AWS_ENDPOINT_URL=None, AWS_ACCESS_KEY_ID=None, AWS_SECRET_ACCESS_KEY=None
+    )
+    options = {"endpoint_url": endpoint.url, "key": "testing", "secret": "testing"}
+    module = StreamDataModule(
+        train_path=f"s3://{bucket}/train", exclude_columns=["key"], storage_options=options
+    )
+    mean, _, _ = module.feature_statistics()
+    np.testing.assert_allclose(mean.numpy(), frame[FEATURES].mean().to_numpy(), rtol=1e-6)
+    # The cache went beside the files, through the same options.
+    assert [k for k in endpoint.keys(bucket, "train/") if ".multiout-statistics-" in k]

@@ -91,3 +91,15 @@ def test_evaluate_and_predict_read_a_checkpoint_from_the_bucket(remote_run, s3, 
         known = test[name].notna()
         per_channel.append(float((predicted[name][known] == test[name][known]).mean()))
     assert sum(per_channel) / len(per_channel) == pytest.approx(evaluated["test/acc"], abs=1e-6)
+
+
+def test_export_reads_a_checkpoint_from_the_bucket_and_writes_beside_the_command(
+    remote_run, s3, tmp_path, monkeypatch, capsys
+):
+    from export import main as export_script  # scripts/export.py, in this process
+
+    ckpt = f"{remote_run['out']}/checkpoints/last.ckpt"
+    monkeypatch.chdir(tmp_path)
+    export_script([f"ckpt_path={ckpt}", "format=torchscript"])
+    assert "exported to last.pt" in capsys.readouterr().out
+    assert (tmp_path / "last.pt").is_file()
