@@ -25,7 +25,7 @@ def stream_run(tmp_path: Path, name: str, root: str, entry, *extra: str) -> dict
         f"data.test_path={root}/test/part-0.parquet",
         "data.exclude_columns=[key]",
         "data.batch_size=16",
-        "trainer.max_epochs=2",
+        "trainer.max_epochs=1",
         "logger=none",
         "callbacks.rich_progress_bar=null",
         "callbacks.rich_model_summary=null",
