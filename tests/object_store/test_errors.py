@@ -55,7 +55,9 @@ def test_missing_credentials(stream_bucket, endpoint, monkeypatch, entry, tmp_pa
 
 def test_a_bucket_that_does_not_exist(s3, entry, tmp_path):
     code, stderr = entry("train", f"hydra.run.dir={tmp_path / 'run'}", *stream("no-such-bucket"))
-    assert "s3://no-such-bucket/train" in one_error_line(code, stderr)
+    assert "data.train_path='s3://no-such-bucket/train': no such bucket 'no-such-bucket'" in one_error_line(
+        code, stderr
+    )
     code, stderr = entry(
         "evaluate", f"hydra.run.dir={tmp_path / 'eval'}", "ckpt_path=s3://no-such-bucket/a.ckpt"
     )

@@ -84,10 +84,12 @@ def find_files(
     `[..]` within one path component), in path order; none found is an `InputError`."""
     filesystem, where = _filesystem(path, storage_options)
     with storage.store_errors(f"{key}={path!r}"):
-        return filesystem, _found(filesystem, where, path, key)
+        return filesystem, _found(filesystem, where, path, key, storage_options)
 
 
-def _found(filesystem: pafs.FileSystem, where: str, path: str, key: str) -> list[pafs.FileInfo]:
+def _found(
+    filesystem: pafs.FileSystem, where: str, path: str, key: str, storage_options: dict | None
+) -> list[pafs.FileInfo]:
     if any(c in where for c in GLOB_CHARACTERS):
         parts = PurePosixPath(where).parts
         fixed = next(i for i, part in enumerate(parts) if any(c in part for c in GLOB_CHARACTERS))
@@ -101,7 +103,7 @@ def _found(filesystem: pafs.FileSystem, where: str, path: str, key: str) -> list
     else:
         info = filesystem.get_file_info(where)
         if info.type == pafs.FileType.NotFound:
-            raise InputError(f"{key}={path!r}: no such file or directory")
+            raise InputError(f"{key}={path!r}: {storage.not_found(path, storage_options)}")
         found = [info] if info.is_file else [i for i in _listing(filesystem, where) if _is_data_file(i)]
         what = "no .parquet or .pq files in this directory"
     if not found:

@@ -80,6 +80,17 @@ def is_file(path: str | os.PathLike, storage_options: dict[str, Any] | None = No
         return bool(fs.isfile(where))
 
 
+def not_found(path: str | os.PathLike, storage_options: dict[str, Any] | None = None) -> str:
+    """What is missing when nothing is at `path`: the bucket itself, or the file or directory."""
+    if is_url(path):
+        fs, where = filesystem(str(path), storage_options)
+        bucket = where.split("/", 1)[0]
+        with store_errors(str(path)):
+            if not fs.exists(bucket):
+                return f"no such bucket {bucket!r}"
+    return "no such file or directory"
+
+
 def size(path: str | os.PathLike) -> int:
     """The size of a file in bytes, local or remote."""
     if not is_url(path):
