@@ -1,6 +1,7 @@
 """Export a checkpoint: `python scripts/export.py ckpt_path=<ckpt> format=onnx|torchscript|exported_program`.
 
-Optional: `output=<path>` (default: the checkpoint's path; the format's suffix is added),
+Optional: `output=<path>` (default: the checkpoint's path, or for a checkpoint in an object store
+(`ckpt_path=s3://...`) its name in the current directory; the format's suffix is added),
 `model_class=<import path>` (default: the template's classifier) and `trusted_modules=[mypkg]`
 (modules beyond this package, torch.nn and torch.optim whose classes the checkpoint may name).
 The exported model maps features `[B, F]` to logits `[B, K, C]` (input format: docs/experiments.md,
@@ -16,6 +17,7 @@ import torch
 from omegaconf import OmegaConf
 
 from multiout.errors import InputError, exit_on_input_error
+from multiout.runtime import storage
 from multiout.runtime.checkpoints import existing_checkpoint, load_model
 from multiout.tools.export import example_features, export_model, run_exported
 
@@ -41,6 +43,10 @@ def main(argv: list[str]) -> None:
         ckpt_path = existing_checkpoint(str(args.ckpt_path))
         model = load_model(args.model_class, ckpt_path, list(args.trusted_modules)).eval()
         output = args.output or str(ckpt_path).removesuffix(".ckpt")
+        if storage.is_url(output):
+            if args.output:
+                raise InputError(f"output={output}: export writes a local file; give a local path")
+            output = storage.name(output)
         path = export_model(model, args.format, output)
     features = example_features(model, 5)
     with torch.no_grad():

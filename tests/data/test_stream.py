@@ -240,8 +240,12 @@ def test_prepare_data_makes_the_one_pass_that_setup_on_every_other_process_reads
     np.testing.assert_allclose(mean.numpy(), frame[FEATURES].mean().to_numpy(), rtol=1e-6)
     assert len(passes) == 1
 
-    # Where the cache cannot be written, each process's setup makes the pass itself.
-    monkeypatch.setattr("multiout.data.stream_statistics.os.access", lambda *args: False)
+    # Where the cache cannot be written (beside the files, nor in the local cache dir), each
+    # process's setup makes the pass itself.
+    def refused(*args, **kwargs):
+        raise PermissionError("read-only")
+
+    monkeypatch.setattr("multiout.data.stream_statistics.write_json_atomic", refused)
     write_dataset(tmp_path / "train", seed=1)
     streamed(tmp_path).prepare_data()
     unwritable = streamed(tmp_path)

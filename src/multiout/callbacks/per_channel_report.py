@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -16,6 +15,8 @@ from rich.table import Table
 from multiout.metrics.figures import accuracy_figure, confusion_grid_figure
 from multiout.metrics.report import channel_rows, write_rows_csv
 from multiout.models.classifier import MultiOutputClassifier
+from multiout.runtime import storage
+from multiout.runtime.atomic import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class PerChannelReport(Callback):
     """
 
     def __init__(self, output_dir: str, figures: bool = True) -> None:
-        self.output_dir = Path(output_dir)
+        self.output_dir = str(output_dir)
         self.figures = figures
 
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -59,7 +60,7 @@ class PerChannelReport(Callback):
         out = pl_module.spec.output
         rows = channel_rows(result, out.channel_names)
         Console().print(channel_table(rows))
-        path = write_rows_csv(self.output_dir / "per_channel.csv", rows)
+        path = write_rows_csv(storage.join(self.output_dir, "per_channel.csv"), rows)
         log.info(f"per-channel results written to {path}")
         if self.figures:
             self._save_figures(trainer, rows, result.confmat, out.channel_names, out.label_values)
@@ -70,7 +71,8 @@ class PerChannelReport(Callback):
             "per_channel_confusion": confusion_grid_figure(confmat, names, labels),
         }
         for name, fig in figures.items():
-            fig.savefig(self.output_dir / f"{name}.png", dpi=110)
+            with atomic_path(storage.join(self.output_dir, f"{name}.png")) as tmp:
+                fig.savefig(tmp, format="png", dpi=110)
             for logger in trainer.loggers:
                 if isinstance(logger, TensorBoardLogger):
                     logger.experiment.add_figure(

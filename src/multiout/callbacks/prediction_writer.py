@@ -16,6 +16,8 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from torch import Tensor
 
+from multiout.errors import InputError
+from multiout.runtime import storage
 from multiout.runtime.atomic import atomic_path
 
 
@@ -49,7 +51,7 @@ class PredictionCSVWriter(Callback):
         save_probabilities: bool = False,
     ) -> None:
         super().__init__()
-        self.path = Path(path)
+        self.path = storage.location(path)
         self.channel_names = list(channel_names)
         self.label_values = [np.asarray(values) for values in label_values]  # per channel
         self.ids = ids
@@ -79,10 +81,14 @@ class PredictionCSVWriter(Callback):
         self._writer.write_table(table)
         self._rows += table.num_rows
 
-    def _part(self, trainer: L.Trainer | None, rank: int) -> Path:
+    def _part(self, trainer: L.Trainer | None, rank: int) -> Path | str:
         """Where this process writes: the file itself, or under DDP the process's part of it."""
         if trainer is None or trainer.world_size == 1:
             return self.path
+        if isinstance(self.path, str):
+            raise InputError(
+                f"predictions_file={self.path}: several processes write predictions to a local file only; set trainer.devices=1"
+            )
         return self.path.with_name(f"{self.path.name}.part{rank}")
 
     def _table(self, probs: Tensor, batch_ids: pa.Array | None = None) -> pa.Table:
@@ -113,7 +119,7 @@ class PredictionCSVWriter(Callback):
             self._rows = int(trainer.strategy.reduce(rows, reduce_op="sum"))
             if trainer.is_global_zero:
                 parts = [self._part(trainer, rank) for rank in range(trainer.world_size)]
-                join_parts(self.path, parts)
+                join_parts(Path(self.path), [Path(p) for p in parts])
 
     def on_exception(
         self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException

@@ -5,14 +5,17 @@ from __future__ import annotations
 import csv
 import difflib
 import fnmatch
+import io
+import os
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import PurePosixPath
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from multiout.errors import InputError
+from multiout.runtime import storage
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 INFER_BYTES = 1 << 20  # the start of a CSV file whose values decide which columns hold text
@@ -27,25 +30,25 @@ class Columns:
     id: str | None = None
 
 
-def file_format(path: str | Path) -> str:
+def file_format(path: str | os.PathLike) -> str:
     """`csv` or `parquet`, from the file name; a missing file or another format is an `InputError`."""
-    path = Path(path)
-    if not path.is_file():
+    if not storage.is_file(path):
         raise InputError(f"{path}: no such file")
-    found = FORMATS.get(path.suffix.lower())
+    found = FORMATS.get(PurePosixPath(str(path)).suffix.lower())
     if found is None:
         raise InputError(f"{path}: expected a CSV (.csv) or Parquet (.parquet, .pq) file")
     return found
 
 
-def file_columns(path: str | Path) -> list[str]:
+def file_columns(path: str | os.PathLike) -> list[str]:
     """Column names of a CSV or Parquet file, read from its header or schema only."""
     if file_format(path) == "parquet":
         try:
-            return list(pq.read_schema(path).names)
+            with storage.source(path) as where:
+                return list(pq.read_schema(where).names)
         except Exception as err:  # pyarrow raises several types for a damaged file
             raise InputError(f"{path}: not a readable Parquet file ({err})") from err
-    with open(path, newline="", encoding="utf-8") as f:
+    with storage.open_input(path) as raw, io.TextIOWrapper(raw, encoding="utf-8", newline="") as f:
         header = next(csv.reader(f), None)
     if not header:
         raise InputError(f"{path}: the file is empty; expected a header line and at least one row")
@@ -61,7 +64,7 @@ def _require(names: list[str], available: list[str], what: str, key: str, path: 
 
 
 def resolve_columns(
-    path: str | Path,
+    path: str | os.PathLike,
     target_columns: str | list[str],
     feature_columns: list[str] | None,
     exclude_columns: list[str],
@@ -80,7 +83,7 @@ def resolve_columns(
 
 def resolve_column_names(
     available: list[str],
-    path: str | Path,
+    path: str | os.PathLike,
     target_columns: str | list[str],
     feature_columns: list[str] | None,
     exclude_columns: list[str],
@@ -118,7 +121,9 @@ def resolve_column_names(
     return Columns(features=features, targets=targets, id=id_column)
 
 
-def resolve_categorical(path: str | Path, features: list[str], categorical: str | list[str]) -> list[str]:
+def resolve_categorical(
+    path: str | os.PathLike, features: list[str], categorical: str | list[str]
+) -> list[str]:
     """The features read as categories, in file order: those listed, or with `"auto"` those
     holding text, dictionary-encoded or boolean values (integer codes only when listed)."""
     if categorical == "auto":
@@ -156,16 +161,20 @@ def _listed_categorical(
     return [name for name in features if name in listed]
 
 
-def _text_columns(path: str | Path, features: list[str]) -> set[str]:
+def _text_columns(path: str | os.PathLike, features: list[str]) -> set[str]:
     """Parquet: by the schema's types; CSV: by the types Arrow infers from the file's start."""
     if file_format(path) == "parquet":
-        schema = pq.read_schema(path)
+        with storage.source(path) as where:
+            schema = pq.read_schema(where)
     else:
         convert = pacsv.ConvertOptions(include_columns=features, strings_can_be_null=True, null_values=[""])
         try:
-            with pacsv.open_csv(
-                path, read_options=pacsv.ReadOptions(block_size=INFER_BYTES), convert_options=convert
-            ) as reader:
+            with (
+                storage.source(path) as where,
+                pacsv.open_csv(
+                    where, read_options=pacsv.ReadOptions(block_size=INFER_BYTES), convert_options=convert
+                ) as reader,
+            ):
                 schema = reader.schema
         except pa.ArrowInvalid as err:
             raise InputError(f"{path}: cannot read as CSV ({err})") from err

@@ -1,9 +1,8 @@
 """The Parquet files of one split, found by directory or glob, and cut into row groups.
 
 Only footers are read: row counts come from the files' metadata, so a split of any size is
-known (and checked) before a single row is read. Paths may be local or any URI that
-pyarrow's filesystems open (`s3://`, `gs://`, `hdfs://`; an fsspec filesystem through
-`pyarrow.fs.PyFileSystem(FSSpecHandler(fs))`).
+known (and checked) before a single row is read. Paths may be local or a URL of an object
+store (`s3://`, `gs://`, `az://`), read through fsspec (`runtime/storage.py`).
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ import pyarrow.fs as pafs
 
 from multiout.data.columns import Columns
 from multiout.errors import InputError
+from multiout.runtime import storage
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 GLOB_CHARACTERS = "*?["
@@ -41,17 +41,29 @@ class ParquetSplit:
     files: list[pafs.FileInfo]
     schema: pa.Schema  # of the first file
     row_groups: list[RowGroup]
+    storage_options: dict | None = None  # of the object store the files are in, if remote
 
     @property
     def num_rows(self) -> int:
         return sum(group.num_rows for group in self.row_groups)
+
+    def directory(self) -> str | None:
+        """The dir of the first file: a local path, a URL (`s3://bucket/...`), or None for a
+        filesystem that only pyarrow opens (`hdfs://`)."""
+        filesystem = self.row_groups[0].fragment.filesystem
+        parent = str(PurePosixPath(self.files[0].path).parent)
+        if isinstance(filesystem, pafs.PyFileSystem):  # an fsspec filesystem (`runtime/storage.py`)
+            return str(filesystem.handler.fs.unstrip_protocol(parent))
+        return parent if isinstance(filesystem, pafs.LocalFileSystem) else None
 
     def fingerprint(self) -> list[tuple[str, int, int]]:
         """Path, size and modification time of each file: what a cache of its statistics is keyed by."""
         return [(info.path, int(info.size or 0), int(info.mtime_ns or 0)) for info in self.files]
 
 
-def _filesystem(path: str) -> tuple[pafs.FileSystem, str]:
+def _filesystem(path: str, storage_options: dict | None = None) -> tuple[pafs.FileSystem, str]:
+    if storage.is_url(path):
+        return storage.arrow_filesystem(path, storage_options)
     if "://" in path:
         try:
             return pafs.FileSystem.from_uri(path)
@@ -65,10 +77,19 @@ def _is_data_file(info: pafs.FileInfo) -> bool:
     return info.is_file and info.base_name.endswith(PARQUET_SUFFIXES) and info.base_name[0] not in "._"
 
 
-def find_files(path: str, key: str) -> tuple[pafs.FileSystem, list[pafs.FileInfo]]:
+def find_files(
+    path: str, key: str, storage_options: dict | None = None
+) -> tuple[pafs.FileSystem, list[pafs.FileInfo]]:
     """A file, every Parquet file under a directory, or the files a glob matches (`*`, `?`,
     `[..]` within one path component), in path order; none found is an `InputError`."""
-    filesystem, where = _filesystem(path)
+    filesystem, where = _filesystem(path, storage_options)
+    with storage.store_errors(f"{key}={path!r}"):
+        return filesystem, _found(filesystem, where, path, key, storage_options)
+
+
+def _found(
+    filesystem: pafs.FileSystem, where: str, path: str, key: str, storage_options: dict | None
+) -> list[pafs.FileInfo]:
     if any(c in where for c in GLOB_CHARACTERS):
         parts = PurePosixPath(where).parts
         fixed = next(i for i, part in enumerate(parts) if any(c in part for c in GLOB_CHARACTERS))
@@ -82,18 +103,20 @@ def find_files(path: str, key: str) -> tuple[pafs.FileSystem, list[pafs.FileInfo
     else:
         info = filesystem.get_file_info(where)
         if info.type == pafs.FileType.NotFound:
-            raise InputError(f"{key}={path!r}: no such file or directory")
+            raise InputError(f"{key}={path!r}: {storage.not_found(path, storage_options)}")
         found = [info] if info.is_file else [i for i in _listing(filesystem, where) if _is_data_file(i)]
         what = "no .parquet or .pq files in this directory"
     if not found:
         raise InputError(f"{key}={path!r}: {what}")
-    return filesystem, sorted(found, key=lambda info: info.path)
+    return sorted(found, key=lambda info: info.path)
 
 
 def _listing(filesystem: pafs.FileSystem, base: str) -> list[pafs.FileInfo]:
     try:
         return filesystem.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
     except (pa.ArrowException, OSError) as err:
+        if storage.from_store(err):
+            raise
         raise InputError(f"{base}: cannot list this directory ({err})") from err
 
 
@@ -101,9 +124,16 @@ def _matches(parts: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
     return len(parts) == len(pattern) and all(map(fnmatch.fnmatchcase, parts, pattern))
 
 
-def open_split(path: str, key: str) -> ParquetSplit:
+def open_split(path: str, key: str, storage_options: dict | None = None) -> ParquetSplit:
     """The files `path` names, their schema (of the first file) and their row groups."""
-    filesystem, files = find_files(path, key)
+    filesystem, files = find_files(path, key, storage_options)
+    with storage.store_errors(f"{key}={path!r}"):
+        split = _split(filesystem, files, key)
+    split.storage_options = storage_options
+    return split
+
+
+def _split(filesystem: pafs.FileSystem, files: list[pafs.FileInfo], key: str) -> ParquetSplit:
     dataset = ds.dataset([info.path for info in files], filesystem=filesystem, format="parquet")
     row_groups: list[RowGroup] = []
     schema: pa.Schema | None = None
@@ -112,6 +142,8 @@ def open_split(path: str, key: str) -> ParquetSplit:
             metadata = fragment.metadata
             schema = schema or fragment.physical_schema
         except (pa.ArrowException, OSError) as err:
+            if storage.from_store(err):
+                raise
             raise InputError(f"{fragment.path}: not a readable Parquet file ({err})") from err
         first = 0
         for piece, index in zip(fragment.split_by_row_group(), range(metadata.num_row_groups), strict=True):

@@ -69,6 +69,7 @@ class StreamDataModule(TensorDataModule):
         categorical_columns: str | list[str] = "auto",
         missing_features: str = "impute",
         max_categories: int = 1000,
+        storage_options: dict | None = None,
         spec: dict | None = None,
     ) -> None:
         super().__init__(batch_size, 0, shuffle_seed)
@@ -83,9 +84,11 @@ class StreamDataModule(TensorDataModule):
         paths = {
             s: p for s, p in zip(SPLITS, (train_path, val_path, test_path), strict=True) if p is not None
         }
-        self.files = {split: open_split(path, f"data.{split}_path") for split, path in paths.items()}
+        self.files = {
+            split: open_split(path, f"data.{split}_path", storage_options) for split, path in paths.items()
+        }
         if predict_path is not None:
-            self.files["predict"] = open_split(predict_path, "data.predict_path")
+            self.files["predict"] = open_split(predict_path, "data.predict_path", storage_options)
         if not self.files:
             raise InputError("data: no files given; set data.train_path, data.val_path and data.test_path")
         reference = next(iter(self.files.values()))

@@ -6,9 +6,9 @@ features' vocabularies (embeddings) and the per-channel label counts (class weig
 from one pass over the row groups, merged in float64 (Chan et al.'s pairwise update), so no
 more than a row group is held (plus a bounded sample per numeric column for the median,
 exact up to 16384 values: `median_sample.py`). The pass also checks every
-training value, before training starts. Its result is cached beside the files, keyed by
-their paths, sizes and modification times and by the columns and labels read: a second run
-on unchanged files reads nothing.
+training value, before training starts. Its result is cached beside the files (or, where
+they cannot be written, in a local cache dir), keyed by their paths, sizes and modification
+times and by the columns and labels read: a second run on unchanged files reads nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.compute as pc
-import pyarrow.fs as pafs
 import torch
 from torch import Tensor
 
@@ -31,7 +30,9 @@ from multiout.data.median_sample import SAMPLE_SIZE, MedianSample
 from multiout.data.parquet_files import ParquetSplit
 from multiout.data.stream_rows import RowEncoder
 from multiout.data.vocabularies import check_vocabulary_size
+from multiout.errors import InputError
 from multiout.metrics.per_channel import label_counts
+from multiout.runtime import storage
 from multiout.runtime.atomic import write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -122,8 +123,10 @@ def compute_statistics(
 def cached_statistics(
     split: ParquetSplit, encoder: RowEncoder, max_categories: int = 1000
 ) -> SplitStatistics:
-    """`compute_statistics`, from the cache file beside the first file if it is current; a
-    directory that cannot be written (or one not on the local disk) is not cached in."""
+    """`compute_statistics`, from a cache file if one is current: beside the first file (in
+    its bucket, for remote data), else in the local cache dir (`local_cache_dir`) under the
+    same name. It is written beside the files where that works, else locally: a read-only
+    directory or bucket costs the pass, never the run."""
     key = {
         "files": split.fingerprint(),
         "features": encoder.columns.features,
@@ -136,23 +139,43 @@ def cached_statistics(
         "median_sample": SAMPLE_SIZE,
     }
     digest = hashlib.sha256(json.dumps(key, default=str).encode()).hexdigest()[:16]
-    local = isinstance(split.row_groups[0].fragment.filesystem, pafs.LocalFileSystem)
-    path = Path(split.files[0].path).parent / f"{CACHE_PREFIX}{digest}.json" if local else None
-    if path is not None and path.is_file():
-        try:
-            saved = json.loads(path.read_text())
-            if saved["key"] == json.loads(json.dumps(key, default=str)):
-                arrays = {name: np.array(saved[name]) for name in ARRAYS}
-                return SplitStatistics(saved["rows"], **arrays, vocabularies=saved["vocabularies"])
-        except (OSError, ValueError, KeyError, TypeError):
-            pass  # a damaged cache is computed again
+    name = f"{CACHE_PREFIX}{digest}.json"
+    beside = split.directory()
+    places = [storage.join(beside, name)] if beside is not None else []
+    places.append(storage.join(local_cache_dir(), name))
+    options = split.storage_options
+    for where in places:
+        stats = _read_cache(where, json.loads(json.dumps(key, default=str)), options)
+        if stats is not None:
+            return stats
     stats = compute_statistics(split, encoder, max_categories)
     record = {"key": key, "rows": stats.rows, "vocabularies": stats.vocabularies}
     record.update({name: getattr(stats, name).tolist() for name in ARRAYS})
-    try:
-        if path is None or not os.access(path.parent, os.W_OK):
-            raise OSError("the files' directory is not writable or not local")
-        write_json_atomic(path, record)
-    except OSError as err:
-        log.info(f"{split.key}: statistics not cached ({err}); the next run makes the pass again")
+    for where in places:
+        try:
+            write_json_atomic(where, record, options)
+            return stats
+        except (OSError, InputError) as err:
+            log.info(f"{split.key}: statistics not cached in {where} ({err})")
     return stats
+
+
+def local_cache_dir() -> Path:
+    """Where statistics of data in a directory that cannot be written are cached:
+    `$XDG_CACHE_HOME/multiout/statistics` (`~/.cache/...` by default)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "multiout", "statistics")
+
+
+def _read_cache(where: str, key: object, storage_options: dict | None) -> SplitStatistics | None:
+    """The statistics a cache file holds if it is there and made for `key`; else None."""
+    try:
+        if not storage.is_file(where, storage_options):
+            return None
+        with storage.open_input(where, storage_options) as f:
+            saved = json.loads(f.read())
+        if saved["key"] != key:
+            return None
+        arrays = {name: np.array(saved[name]) for name in ARRAYS}
+        return SplitStatistics(saved["rows"], **arrays, vocabularies=saved["vocabularies"])
+    except (OSError, ValueError, KeyError, TypeError, InputError):
+        return None  # a damaged or unreadable cache is computed again

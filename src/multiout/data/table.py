@@ -23,6 +23,7 @@ from multiout.data.columns import Columns, file_columns, file_format
 from multiout.data.encoding import FileCategories
 from multiout.data.labels import BadLabels, LabelMapping
 from multiout.errors import InputError
+from multiout.runtime import storage
 
 BATCH_ROWS = 65_536
 PARQUET_COLUMNS_PER_PASS = 8
@@ -42,10 +43,13 @@ class Table:
     categories: dict[str, FileCategories] = field(default_factory=dict)
 
 
-def _batches(path: Path, columns: list[str], label_types: dict[str, pa.DataType]) -> Iterator[pa.RecordBatch]:
+def _batches(
+    path: Path | str, columns: list[str], label_types: dict[str, pa.DataType]
+) -> Iterator[pa.RecordBatch]:
     if file_format(path) == "parquet":
         try:
-            yield from pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=columns)
+            with storage.source(path) as where:
+                yield from pq.ParquetFile(where).iter_batches(batch_size=BATCH_ROWS, columns=columns)
         except pa.ArrowException as err:
             raise InputError(f"{path}: not a readable Parquet file ({err})") from err
         return
@@ -56,12 +60,13 @@ def _batches(path: Path, columns: list[str], label_types: dict[str, pa.DataType]
     )
     try:
         read = pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES)
-        yield from pacsv.open_csv(path, read_options=read, convert_options=convert)
+        with storage.source(path) as where:
+            yield from pacsv.open_csv(where, read_options=read, convert_options=convert)
     except pa.ArrowInvalid as err:
         raise _csv_error(path, columns, label_types, err) from err
 
 
-def _csv_error(path: Path, columns: list[str], label_types: dict, err: Exception) -> InputError:
+def _csv_error(path: Path | str, columns: list[str], label_types: dict, err: Exception) -> InputError:
     """Arrow's conversion error names a column number; say which column, and what to do."""
     match = re.search(r"column #(\d+)", str(err))
     header = file_columns(path)
@@ -80,8 +85,9 @@ def _csv_error(path: Path, columns: list[str], label_types: dict, err: Exception
     return InputError(f"{path}: cannot read as CSV ({err})")
 
 
-def _check_parquet_types(path: Path, columns: Columns, categorical: dict) -> None:
-    check_feature_types(pq.read_schema(path), columns, path, categorical)
+def _check_parquet_types(path: Path | str, columns: Columns, categorical: dict) -> None:
+    with storage.source(path) as where:
+        check_feature_types(pq.read_schema(where), columns, path, categorical)
 
 
 def check_feature_types(
@@ -189,20 +195,21 @@ def read_table(
     otherwise it is an error. Rows are numbered from 1 (the first row after a CSV header)
     in every message.
     """
-    path = Path(path)
+    path = storage.location(path)
     categories = {name: FileCategories() for name in categorical}
     targets = columns.targets if labels is not None else []
     wanted = [*([columns.id] if columns.id else []), *columns.features, *targets]
     if file_format(path) == "parquet":
         _check_parquet_types(path, columns, categories)
-        total = pq.read_metadata(path).num_rows
+        with storage.source(path) as where:
+            total = pq.read_metadata(where).num_rows
         # Parquet is stored by column: a few columns per pass keeps Arrow's buffers small.
         passes = [
             wanted[i : i + PARQUET_COLUMNS_PER_PASS] for i in range(0, len(wanted), PARQUET_COLUMNS_PER_PASS)
         ]
     else:
         total, passes = None, [wanted]  # CSV is stored by row: one pass over everything
-    file_bytes, expected = path.stat().st_size, 0
+    file_bytes, expected = storage.size(path), 0
     read_types = {name: labels.read_type(name) for name in targets} if labels is not None else {}
     for name in [*categorical, *([columns.id] if columns.id is not None else [])]:
         read_types[name] = pa.string()

@@ -12,6 +12,7 @@ from torch import Tensor
 
 from multiout.metrics.per_channel import support
 from multiout.metrics.results import StageResult
+from multiout.runtime import storage
 from multiout.runtime.atomic import atomic_path
 
 
@@ -35,11 +36,11 @@ def channel_rows(result: StageResult, channel_names: list[str]) -> list[dict[str
     return rows
 
 
-def write_rows_csv(path: str | os.PathLike, rows: list[dict[str, Any]]) -> Path:
+def write_rows_csv(path: str | os.PathLike, rows: list[dict[str, Any]]) -> Path | str:
     """`per_channel.csv`; a channel without labels has empty metric cells, not 0 or 1."""
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         for row in rows:
             writer.writerow({k: "" if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()})
-    return Path(path)
+    return storage.location(path)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -13,14 +12,15 @@ from multiout.data.spec import DataSpec
 from multiout.errors import InputError
 from multiout.models.classifier import MultiOutputClassifier
 from multiout.models.targets import locate
+from multiout.runtime import storage
 from multiout.runtime.run_dir import resume_checkpoint
 
 log = logging.getLogger(__name__)
 
 
 def checkpoint_file(ckpt_path: str, key: str = "ckpt_path") -> str:
-    """The path, checked to be a file."""
-    if not Path(ckpt_path).is_file():
+    """The path (local or a URL), checked to be a file."""
+    if not storage.is_file(ckpt_path):
         raise InputError(f"{key}: no checkpoint file at {ckpt_path!r}")
     return str(ckpt_path)
 
@@ -142,5 +142,9 @@ def saved_spec(ckpt_path: str) -> DataSpec:
 
 def saved_hparams(ckpt_path: str) -> dict:
     """A checkpoint's hyperparameters, read without building anything from them."""
-    saved = torch.load(ckpt_path, map_location="cpu", weights_only=True, mmap=True)
+    if storage.is_url(ckpt_path):
+        with storage.open_input(ckpt_path) as f:
+            saved = torch.load(f, map_location="cpu", weights_only=True)
+    else:
+        saved = torch.load(ckpt_path, map_location="cpu", weights_only=True, mmap=True)
     return dict(saved.get("hyper_parameters", {}))

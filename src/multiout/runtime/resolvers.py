@@ -7,7 +7,7 @@ import functools
 from omegaconf import OmegaConf
 
 from multiout.errors import exit_on_input_error
-from multiout.runtime.run_dir import choose_run_dir, config_subdir
+from multiout.runtime.run_dir import choose_run_dir, config_subdir, output_dir
 
 
 def repeat(value: int, times: int) -> list[int]:
@@ -24,3 +24,4 @@ def register_resolvers() -> None:
     run_dir = exit_on_input_error()(functools.cache(choose_run_dir))
     OmegaConf.register_new_resolver("run_dir", run_dir, use_cache=True, replace=True)
     OmegaConf.register_new_resolver("run_config_subdir", exit_on_input_error()(config_subdir), replace=True)
+    OmegaConf.register_new_resolver("run_output_dir", output_dir, replace=True)

@@ -8,7 +8,6 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -20,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from multiout.callbacks.prediction_writer import PredictionCSVWriter
 from multiout.errors import InputError, exit_on_input_error
+from multiout.runtime import storage
 from multiout.runtime.atomic import write_json_atomic
 from multiout.runtime.build import build, build_model, build_trainer, data_for_checkpoint, data_spec
 from multiout.runtime.checkpoints import (
@@ -82,13 +82,18 @@ def _report(trainer: L.Trainer, output_dir: str, metrics: dict[str, Any]) -> Non
     """Summary lines and `metrics.json`, from the first process only."""
     if trainer.is_global_zero:
         log_summary(metrics)
-        path = write_json_atomic(Path(output_dir) / "metrics.json", metrics)
+        path = write_json_atomic(storage.join(output_dir, "metrics.json"), metrics)
         log.info(f"metrics written to {path}")
 
 
 def run_train(cfg: DictConfig) -> float | None:
     """`python train.py`: build data, model, callbacks, loggers and trainer; fit; test."""
-    with exit_on_input_error(), exit_on_training_fault(cfg.paths.output_dir), distributed_job(cfg) as job:
+    with (
+        exit_on_input_error(),
+        exit_on_training_fault(cfg.paths.output_dir),
+        storage.exit_on_store_error(),
+        distributed_job(cfg) as job,
+    ):
         ckpt_path = starting_checkpoint(cfg.ckpt_path, cfg.resume, cfg.paths.output_dir)
         L.seed_everything(cfg.seed, workers=True)
         datamodule = build(cfg.data)
@@ -99,6 +104,7 @@ def run_train(cfg: DictConfig) -> float | None:
             check_same_data(ckpt_path, saved_spec(ckpt_path), spec, hint)
         model = build_model(cfg.model, spec)
         trainer = job.track(build_trainer(cfg))
+        check_remote_outputs(trainer, cfg.paths.output_dir)
         run_info = {"seed": cfg.seed, "tags": _tags(cfg)}
         _log_run_info(trainer, run_info)
         metrics = train(trainer, model, datamodule, ckpt_path=ckpt_path, fit=cfg.train, test=cfg.test)
@@ -110,7 +116,7 @@ def run_train(cfg: DictConfig) -> float | None:
 
 def run_evaluate(cfg: DictConfig) -> None:
     """`python evaluate.py ckpt_path=...`: test a checkpoint and write its metrics."""
-    with exit_on_input_error(), distributed_job(cfg) as job:
+    with exit_on_input_error(), storage.exit_on_store_error(), distributed_job(cfg) as job:
         ckpt_path = checkpoint_file(cfg.ckpt_path)
         model = load_model(cfg.model._target_, ckpt_path, cfg.trusted_modules)
         datamodule = data_for_checkpoint(model.spec, cfg.get("data"), ckpt_path, "test")
@@ -126,7 +132,7 @@ def run_evaluate(cfg: DictConfig) -> None:
 
 def run_predict(cfg: DictConfig) -> None:
     """`python predict.py ckpt_path=... data.predict_path=...`: write `predictions.csv`."""
-    with exit_on_input_error(), distributed_job(cfg) as job:
+    with exit_on_input_error(), storage.exit_on_store_error(), distributed_job(cfg) as job:
         ckpt_path = checkpoint_file(cfg.ckpt_path)
         model = load_model(cfg.model._target_, ckpt_path, cfg.trusted_modules)
         datamodule = data_for_checkpoint(model.spec, cfg.get("data"), ckpt_path, "predict")
@@ -145,12 +151,24 @@ def run_predict(cfg: DictConfig) -> None:
             log.info(f"{writer.rows_written} rows of predictions written to {cfg.predictions_file}")
 
 
+def check_remote_outputs(trainer: L.Trainer, output_dir: str) -> None:
+    """Every remote dir the run will write to (the output dir, each callback's `dirpath`) takes a
+    probe write now, so a bucket that refuses writes stops the run before training."""
+    dirs = {str(output_dir): "paths.output_dir"}
+    for callback in trainer.callbacks:  # type: ignore[attr-defined]
+        if dirpath := getattr(callback, "dirpath", None):
+            dirs.setdefault(str(dirpath), f"the dirpath of {type(callback).__name__}")
+    for where, key in dirs.items():
+        if storage.is_url(where):
+            storage.check_writable(where, key)
+
+
 @rank_zero_only
 def _record_checkpoint(output_dir: str, ckpt_path: str, model: L.LightningModule) -> None:
     """What ran, beside the run's config (which names only the model's class): the checkpoint
     and the hyperparameters the model was rebuilt from."""
     record = {"ckpt_path": ckpt_path, "hyper_parameters": dict(model.hparams)}
-    write_json_atomic(Path(output_dir) / CHECKPOINT_RECORD, record)
+    write_json_atomic(storage.join(output_dir, CHECKPOINT_RECORD), record)
 
 
 def _tags(cfg: DictConfig) -> list[str]:

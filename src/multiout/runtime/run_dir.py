@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from multiout.errors import InputError
+from multiout.runtime import storage
 
 # Hydra writes a run's config here; its presence means that some run has used the dir.
 HYDRA_SUBDIR = ".hydra"
@@ -50,7 +51,8 @@ def choose_run_dir(root: str, stamp: str, resume: str | None) -> str:
     """`hydra.run.dir`: a new `root/stamp[_n]`, or with `resume`, the dir of the run to continue.
 
     `resume=auto` continues the newest run under `root` (a new dir if there is none);
-    `resume=<run dir>` continues that run.
+    `resume=<run dir>` continues that run. A run dir in an object store (`s3://...`) is the
+    run's `paths.output_dir`; Hydra's own files then go to a new local dir.
     """
     if resume is None:
         return str(claim_new_dir(Path(root) / stamp))
@@ -59,9 +61,14 @@ def choose_run_dir(root: str, stamp: str, resume: str | None) -> str:
     if resume == "auto":
         found = newest_run(root)
         return str(found) if found is not None else str(claim_new_dir(Path(root) / stamp))
-    if not (Path(resume) / LAST_CHECKPOINT).is_file():
+    if not storage.is_file(storage.join(resume, *LAST_CHECKPOINT.parts)):
         raise InputError(f"resume: expected a run dir holding {LAST_CHECKPOINT}, found none in {resume!r}")
-    return str(resume)
+    return str(claim_new_dir(Path(root) / stamp)) if storage.is_url(resume) else str(resume)
+
+
+def output_dir(hydra_dir: str, resume: str | None) -> str:
+    """`paths.output_dir`: Hydra's run dir, or with `resume=<URL>` the remote run it continues."""
+    return resume if resume is not None and storage.is_url(resume) else hydra_dir
 
 
 def launcher_rank() -> int:
@@ -103,11 +110,16 @@ def resume_checkpoint(resume: str | None, run_dir: str | Path) -> str | None:
     """
     if resume is None:
         return None
-    run_dir = Path(run_dir)
-    if resume != "auto" and Path(resume).resolve() != run_dir.resolve():
+    if resume != "auto" and not _same_dir(resume, run_dir):
         raise InputError(
             f"resume={resume} continues that run in its own dir, but hydra.run.dir points at {run_dir}; "
             "drop hydra.run.dir, or use hydra.run.dir=<run dir> resume=auto"
         )
-    last = run_dir / LAST_CHECKPOINT
-    return str(last) if last.is_file() else None
+    last = storage.join(run_dir, *LAST_CHECKPOINT.parts)
+    return last if storage.is_file(last) else None
+
+
+def _same_dir(a: str | Path, b: str | Path) -> bool:
+    if storage.is_url(a) or storage.is_url(b):
+        return str(a).rstrip("/") == str(b).rstrip("/")
+    return Path(a).resolve() == Path(b).resolve()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from lightning.fabric.utilities.cloud_io import get_filesystem
 from lightning.fabric.utilities.types import _PATH
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
@@ -13,16 +12,14 @@ from multiout.runtime.atomic import atomic_path
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """Writes each local checkpoint through `atomic_path`: a kill or an exception while saving
-    leaves the previous `last.ckpt` in place. (Lightning's own save goes through a temporary file
-    in the system temp dir; moving that onto another filesystem is a copy, which a kill can cut
-    short.) Remote paths (`s3://...`) keep Lightning's behaviour.
+    """Writes each checkpoint through `atomic_path`: a kill or an exception while saving leaves
+    the previous `last.ckpt` in place. (Lightning's own save goes through a temporary file in the
+    system temp dir; moving that onto another filesystem is a copy, which a kill can cut short.)
+    A remote path (`s3://...`) gets the whole file in one upload, after it is complete locally.
     """
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: _PATH, storage_options: Any = None) -> None:
-        protocol = get_filesystem(path).protocol
-        local = "file" in (protocol if isinstance(protocol, tuple) else (protocol,))
-        if storage_options is not None or not local:
+        if storage_options is not None:
             return super().save_checkpoint(checkpoint, path, storage_options)
         with atomic_path(path) as tmp:
             torch.save(checkpoint, tmp)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -12,6 +11,7 @@ from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from multiout.errors import InputError
+from multiout.runtime import storage
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,8 @@ class LastCheckpoint(Callback):
             raise InputError(
                 f"callbacks.last_checkpoint.every_n_train_steps must be 0 (off) or more, got {every_n_train_steps}"
             )
-        self.path = Path(dirpath) / "last.ckpt"
+        self.dirpath = str(dirpath)
+        self.path = storage.join(dirpath, "last.ckpt")
         self.every_n_train_steps = every_n_train_steps
         self.on_sigterm = on_sigterm
         self._saved_step = -1

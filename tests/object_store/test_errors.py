@@ -1,0 +1,126 @@
+"""Bad storage input and storage faults: one line, exit 2, nothing already written lost."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+import torch
+
+from tests.data.stream_files import write_dataset
+from tests.helpers import SMALL_DATA
+from tests.object_store.endpoint import running_endpoint, use_endpoint
+
+BASE = ["trainer.max_epochs=1", "logger=none", "callbacks.rich_progress_bar=null",
+         "callbacks.rich_model_summary=null", "callbacks.per_channel_report.figures=false"]  # fmt: skip
+
+
+def deny(bucket: str, action: str) -> str:
+    statement = {"Effect": "Deny", "Principal": "*", "Action": action, "Resource": f"arn:aws:s3:::{bucket}/*"}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def one_error_line(code, stderr: list[str]) -> str:
+    assert code == 2, stderr[-20:]
+    errors = [line for line in stderr if line.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in "\n".join(stderr), stderr[-20:]
+    return errors[0]
+
+
+@pytest.fixture
+def stream_bucket(s3, tmp_path):
+    """A bucket holding a small Parquet training split."""
+    write_dataset(tmp_path / "train")
+    bucket = s3.new_bucket()
+    s3.upload_dir(tmp_path / "train", bucket, "train")
+    return bucket
+
+
+QUICK = [*SMALL_DATA, *BASE]
+
+
+def stream(bucket: str) -> list[str]:
+    return [*BASE, "data=stream", f"data.train_path=s3://{bucket}/train", "data.exclude_columns=[key]"]
+
+
+def test_missing_credentials(stream_bucket, endpoint, monkeypatch, entry, tmp_path):
+    use_endpoint(monkeypatch, endpoint, AWS_ACCESS_KEY_ID=None, AWS_SECRET_ACCESS_KEY=None)
+    code, stderr = entry("train", f"hydra.run.dir={tmp_path / 'run'}", *stream(stream_bucket))
+    line = one_error_line(code, stderr)
+    assert f"data.train_path='s3://{stream_bucket}/train'" in line and "no credentials" in line
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_a_bucket_that_does_not_exist(s3, entry, tmp_path):
+    code, stderr = entry("train", f"hydra.run.dir={tmp_path / 'run'}", *stream("no-such-bucket"))
+    assert "data.train_path='s3://no-such-bucket/train': no such bucket 'no-such-bucket'" in one_error_line(
+        code, stderr
+    )
+    code, stderr = entry(
+        "evaluate", f"hydra.run.dir={tmp_path / 'eval'}", "ckpt_path=s3://no-such-bucket/a.ckpt"
+    )
+    assert "no checkpoint file at 's3://no-such-bucket/a.ckpt'" in one_error_line(code, stderr)
+
+
+def test_read_denied(stream_bucket, s3, entry, tmp_path):
+    s3.client().put_bucket_policy(Bucket=stream_bucket, Policy=deny(stream_bucket, "s3:GetObject"))
+    code, stderr = entry("train", f"hydra.run.dir={tmp_path / 'run'}", *stream(stream_bucket))
+    line = one_error_line(code, stderr)
+    assert f"s3://{stream_bucket}/train" in line and "access denied" in line
+
+
+def test_write_denied_for_checkpoints_stops_the_run_before_training(s3, entry, tmp_path):
+    bucket = s3.new_bucket()
+    s3.client().put_object(Bucket=bucket, Key="ckpts/last.ckpt", Body=b"an earlier run's checkpoint")
+    s3.client().put_bucket_policy(Bucket=bucket, Policy=deny(bucket, "s3:PutObject"))
+    run_dir = tmp_path / "run"
+    code, stderr = entry("train", f"hydra.run.dir={run_dir}", *QUICK, "logger=csv",
+                         f"callbacks.model_checkpoint.dirpath=s3://{bucket}/ckpts")  # fmt: skip
+    line = one_error_line(code, stderr)
+    assert (
+        f"the dirpath of ModelCheckpoint: cannot write to s3://{bucket}/ckpts" in line
+        and "access denied" in line
+    )
+    assert not list(run_dir.rglob("metrics.csv"))  # not a step was trained
+    assert s3.read(bucket, "ckpts/last.ckpt") == b"an earlier run's checkpoint"
+
+
+def test_the_endpoint_going_away_mid_epoch_stops_the_run_and_keeps_the_last_checkpoint(
+    monkeypatch, entry, tmp_path
+):
+    """Checkpoints every 5 steps into a bucket whose endpoint stops answering after the first:
+    the run ends with one line once the client gives up, the checkpoint from before is whole,
+    and with the endpoint back the run resumes from it to the end."""
+    with running_endpoint() as first:
+        port = first.port
+        use_endpoint(monkeypatch, first, AWS_MAX_ATTEMPTS="2")
+        bucket = first.new_bucket()
+        out = f"s3://{bucket}/runs/x"
+
+        def stop_after_first_checkpoint():
+            client = first.client()
+            for _ in range(3000):
+                if "runs/x/checkpoints/last.ckpt" in first.keys(bucket, "runs/x/checkpoints/"):
+                    first.server.stop()
+                    return
+                time.sleep(0.01)
+            del client
+
+        watcher = threading.Thread(target=stop_after_first_checkpoint)
+        watcher.start()
+        code, stderr = entry("train", f"hydra.run.dir={tmp_path / 'run'}", f"paths.output_dir={out}", *QUICK,
+                             "callbacks.last_checkpoint.every_n_train_steps=5")  # fmt: skip
+        watcher.join()
+        line = one_error_line(code, stderr)
+        assert f"s3://{bucket}/runs/x/" in line and "connect" in line.lower()
+    with running_endpoint(port) as again:
+        use_endpoint(monkeypatch, again)
+        kept = torch.load(
+            __import__("io").BytesIO(again.read(bucket, "runs/x/checkpoints/last.ckpt")), weights_only=True
+        )
+        assert kept["global_step"] == 5
+        code, stderr = entry("train", f"hydra.run.dir={tmp_path / 'resumed'}", *QUICK, f"resume={out}")
+        assert code == 0, stderr[-20:]
+        assert "runs/x/metrics.json" in again.keys(bucket, "runs/x/")
