@@ -105,6 +105,7 @@ class StreamDataModule(TensorDataModule):
         self.num_classes = len(self.label_values)
         self.feature_names = self.columns.features
         self.channel_names = self.columns.targets
+        self.exclude_columns = list(exclude_columns or [])
         self.predict_ids = None  # ids travel with each predicted batch
         self._statistics: SplitStatistics | None = None
 

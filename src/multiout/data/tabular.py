@@ -124,6 +124,7 @@ class TabularDataModule(TensorDataModule):
         self.num_classes = len(self.label_values)
         self.feature_names = self.columns.features
         self.channel_names = self.columns.targets
+        self.exclude_columns = excluded
         self.predict_ids: pa.ChunkedArray | None = None
         # Categorical features: from a checkpoint's vocabularies (evaluate, predict), else the file.
         listed = categorical_columns if vocabularies is None else list(vocabularies)

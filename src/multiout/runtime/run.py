@@ -29,9 +29,17 @@ from multiout.runtime.checkpoints import (
     saved_hparams,
     starting_checkpoint,
 )
+from multiout.runtime.cpu_threads import (
+    apply_cpu_threads,
+    processes_on_this_machine,
+    threads_per_process,
+    usable_cores,
+)
+from multiout.runtime.data_summary import DataSummary
 from multiout.runtime.distributed import distributed_job
 from multiout.runtime.faults.non_finite_loss import NonFiniteLossError
 from multiout.runtime.resolvers import register_resolvers
+from multiout.runtime.run_log import run_log
 from multiout.runtime.startup import print_start
 from multiout.tasks.evaluate import evaluate
 from multiout.tasks.predict import predict
@@ -88,35 +96,39 @@ def _report(trainer: L.Trainer, output_dir: str, metrics: dict[str, Any]) -> Non
 
 def run_train(cfg: DictConfig) -> float | None:
     """`python train.py`: build data, model, callbacks, loggers and trainer; fit; test."""
-    with exit_on_input_error(), exit_on_training_fault(cfg.paths.output_dir), distributed_job(cfg) as job:
-        ckpt_path = starting_checkpoint(cfg.ckpt_path, cfg.resume, cfg.paths.output_dir)
+    output_dir = cfg.paths.output_dir
+    with exit_on_input_error(), exit_on_training_fault(output_dir), distributed_job(cfg) as job, run_log():
+        print_start(cfg, output_dir)
+        _set_cpu_threads(cfg)
+        ckpt_path = starting_checkpoint(cfg.ckpt_path, cfg.resume, output_dir)
         L.seed_everything(cfg.seed, workers=True)
         datamodule = build(cfg.data)
-        print_start(cfg, datamodule, cfg.paths.output_dir)
         model = build_model(cfg.model, datamodule)
         if ckpt_path is not None:
             hint = "give the data and model overrides it was trained with"
             check_shapes(ckpt_path, saved_hparams(ckpt_path), dict(model.hparams), "this run's config", hint)
-        trainer = job.track(build_trainer(cfg))
+        trainer = job.track(build_trainer(cfg, [DataSummary(output_dir)]))
         run_info = {"seed": cfg.seed, "tags": _tags(cfg)}
         _log_run_info(trainer, run_info)
         metrics = train(trainer, model, datamodule, ckpt_path=ckpt_path, fit=cfg.train, test=cfg.test)
         metrics.update(run_info)
         _finish_loggers(trainer)
-        _report(trainer, cfg.paths.output_dir, metrics)
+        _report(trainer, output_dir, metrics)
         return _objective(metrics, cfg.optimized_metric)
 
 
 def run_evaluate(cfg: DictConfig) -> None:
     """`python evaluate.py ckpt_path=...`: test a checkpoint and write its metrics."""
-    with exit_on_input_error(), distributed_job(cfg) as job:
+    with exit_on_input_error(), distributed_job(cfg) as job, run_log():
+        print_start(cfg, cfg.paths.output_dir)
+        _set_cpu_threads(cfg)
         ckpt_path = checkpoint_file(cfg.ckpt_path)
         model = load_model(cfg.model._target_, ckpt_path, cfg.trusted_modules)
         datamodule = data_for_checkpoint(cfg.data, model, ckpt_path, "test")
         check_shapes(ckpt_path, dict(model.hparams), vars(datamodule), "the data")
         _record_checkpoint(cfg.paths.output_dir, ckpt_path, model)
-        print_start(cfg, datamodule, cfg.paths.output_dir)
-        trainer = job.track(build_trainer(cfg))
+        summary = DataSummary(cfg.paths.output_dir, _features_of(model))
+        trainer = job.track(build_trainer(cfg, [summary]))
         run_info = {"tags": _tags(cfg)}
         _log_run_info(trainer, run_info)
         metrics = {**evaluate(trainer, model, datamodule, ckpt_path), **run_info}
@@ -126,7 +138,9 @@ def run_evaluate(cfg: DictConfig) -> None:
 
 def run_predict(cfg: DictConfig) -> None:
     """`python predict.py ckpt_path=... data.predict_path=...`: write `predictions.csv`."""
-    with exit_on_input_error(), distributed_job(cfg) as job:
+    with exit_on_input_error(), distributed_job(cfg) as job, run_log():
+        print_start(cfg, cfg.paths.output_dir)
+        _set_cpu_threads(cfg)
         ckpt_path = checkpoint_file(cfg.ckpt_path)
         model = load_model(cfg.model._target_, ckpt_path, cfg.trusted_modules)
         datamodule = data_for_checkpoint(cfg.data, model, ckpt_path, "predict")
@@ -141,10 +155,36 @@ def run_predict(cfg: DictConfig) -> None:
             id_column=cfg.data.get("id_column"),
             save_probabilities=cfg.save_probabilities,
         )
-        trainer = job.track(build(cfg.trainer, callbacks=[writer], logger=False))
+        summary = DataSummary(cfg.paths.output_dir, _features_of(model))
+        trainer = job.track(build(cfg.trainer, callbacks=[writer, summary], logger=False))
         predict(trainer, model, datamodule)
         if trainer.is_global_zero:
             log.info(f"{writer.rows_written} rows of predictions written to {cfg.predictions_file}")
+
+
+def _features_of(model: L.LightningModule) -> dict[str, Any]:
+    """What a checkpoint knows of its features, so the data summary need not read a training split."""
+    hparams = model.hparams
+    return {name: hparams[name] for name in ("categorical_features", "imputed_features") if name in hparams}
+
+
+def _set_cpu_threads(cfg: DictConfig) -> None:
+    """torch's threads in this process (and the DDP processes it starts): `cpu_threads`, or
+    with `auto` this machine's usable cores shared among the run's processes on it."""
+    launcher = HydraConfig.get().launcher if HydraConfig.initialized() else {}
+    trainer = cfg.get("trainer") or {}
+    processes = processes_on_this_machine(
+        trainer.get("strategy"), trainer.get("devices"), launcher.get("_target_"), launcher.get("n_jobs")
+    )
+    setting = cfg.get("cpu_threads", "auto")
+    threads = threads_per_process(setting, processes)
+    apply_cpu_threads(threads)
+    how = (
+        f"{usable_cores()} usable cores / {processes} process(es) on this machine"
+        if setting == "auto"
+        else "set"
+    )
+    log.info(f"cpu threads: {threads} per process ({how}; cpu_threads={setting})")
 
 
 @rank_zero_only

@@ -1,4 +1,4 @@
-"""What a run prints before it starts: its config, where it writes, and the output layout.
+"""What a run prints before it starts: its config and where it writes.
 
 Printed by the first process only, to stdout, and never waits for input: runs start
 unattended under CI and job schedulers.
@@ -6,6 +6,7 @@ unattended under CI and job schedulers.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from lightning.pytorch.utilities import rank_zero_only
@@ -13,6 +14,8 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.syntax import Syntax
 from rich.tree import Tree
+
+log = logging.getLogger(__name__)
 
 # Groups shown first, in the order a run uses them; any other key follows.
 CONFIG_ORDER = ("data", "model", "trainer", "callbacks", "logger", "paths")
@@ -41,27 +44,10 @@ def config_tree(cfg: DictConfig) -> Tree:
     return tree
 
 
-def layout_lines(datamodule: Any) -> list[str]:
-    """Features, channels and classes as the data module reports them."""
-    names = list(getattr(datamodule, "channel_names", None) or [])
-    shown = ", ".join(names) if len(names) <= 6 else f"{', '.join(names[:3])}, ..., {', '.join(names[-2:])}"
-    lines = [
-        f"features: {getattr(datamodule, 'num_features', '?')}",
-        f"channels: {getattr(datamodule, 'num_channels', '?')} ({shown})" if names else "",
-        f"classes per channel: {getattr(datamodule, 'num_classes', '?')}",
-    ]
-    values = getattr(datamodule, "label_values", None)
-    if values is not None:  # data whose labels were shifted to class ids keeps the mapping
-        lines.append("class ids -> labels: " + ", ".join(f"{i} -> {v}" for i, v in enumerate(values)))
-    return [line for line in lines if line]
-
-
 @rank_zero_only
-def print_start(cfg: DictConfig, datamodule: Any, output_dir: str) -> None:
-    """Config tree (if `cfg.print_config`), run directory and channel/class layout."""
-    console = Console(soft_wrap=True)
-    if cfg.print_config:
-        console.print(config_tree(cfg))
-    console.print(f"[bold]run dir[/bold]: {output_dir}")
-    for line in layout_lines(datamodule):
-        console.print(line, highlight=False)
+def print_start(cfg: DictConfig, output_dir: str) -> None:
+    """Config tree (if `cfg.print_config`; the run's log has it as `.hydra/config.yaml`) and
+    the run directory. The data summary follows once the data is read (`runtime/data_summary.py`)."""
+    if cfg.get("print_config", False):
+        Console(soft_wrap=True).print(config_tree(cfg))
+    log.info(f"run dir: {output_dir}")
