@@ -44,12 +44,12 @@ def test_train_log_holds_the_run_dir_the_data_summary_and_the_final_metrics(smal
     # 400 rows, val and test a tenth each.
     assert "rows: train 320, val 40, test 40" in log
     assert "features: 32: 32 numeric" in log and "channels: 47 (ch00, ch01, ch02, ..., ch45, ch46)" in log
-    assert "cpu threads: " in log
+    assert "classes per channel: 3; training shares" in log and "cpu threads: " in log
     assert "GPU available: False" in log  # Lightning's own messages
     assert f"test/acc = {metrics['test/acc']:.4f}" in log
     summary = json.loads((run_dir / "data_summary.json").read_text())
     assert summary["rows"] == {"train": 320, "val": 40, "test": 40}
-    assert len(summary["channels"]) == 47 and summary["label_values"] == [0, 1, 2]
+    assert len(summary["channels"]) == 47 and summary["num_classes"] == 3
     counts = summary["train_label_counts"]
     assert all(sum(counts[channel]) == 320 for channel in summary["channels"])  # no missing labels
 

@@ -49,7 +49,9 @@ def data_summary(
             "imputed": {name: None if gap_shares is None else gap_shares.get(name) for name in imputed},
         },
         "channels": list(channel_names),
-        "label_values": list(label_values) if label_values is not None else list(range(num_classes)),
+        "num_classes": num_classes,
+        # Your labels, in class-id order; None where the data has class ids only (synthetic).
+        "label_values": list(label_values) if label_values is not None else None,
         "train_label_counts": None
         if train_label_counts is None
         else dict(zip(channel_names, [list(c) for c in train_label_counts], strict=True)),
@@ -77,7 +79,10 @@ def summary_lines(summary: Mapping[str, Any]) -> list[str]:
     channels = summary["channels"]
     lines.append(f"channels: {len(channels)} ({_shortened(channels)})")
     labels = summary["label_values"]
-    line = "labels per channel: " + ", ".join(f"{value} -> class {i}" for i, value in enumerate(labels))
+    if labels is None:
+        line = f"classes per channel: {summary['num_classes']}"
+    else:
+        line = "labels per channel: " + ", ".join(f"{value} -> class {i}" for i, value in enumerate(labels))
     counts = summary["train_label_counts"]
     if counts:
         totals = [sum(column) for column in zip(*counts.values(), strict=True)]
