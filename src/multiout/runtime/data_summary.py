@@ -99,9 +99,9 @@ def summary_lines(summary: Mapping[str, Any]) -> list[str]:
 
 def summary_of(datamodule: Any, known: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The summary of a data module that has read its data (`setup` done), from its public
-    attributes; what a data module does not have is left out. `known` names attributes
-    known already (a checkpoint's `categorical_features`, `imputed_features`), which are then
-    not asked of the data module: it would read its training split for them."""
+    attributes; what a data module does not have is left out. `known` holds attributes known
+    already (a checkpoint's `categorical_features`, `imputed_features`, `channel_names`),
+    which are then not asked of the data module (it would read its training split for them)."""
     known = known or {}
     splits = getattr(datamodule, "splits", None) or {}
     rows = {split: len(splits[split][0]) for split in SPLITS if split in splits}
@@ -127,7 +127,7 @@ def summary_of(datamodule: Any, known: Mapping[str, Any] | None = None) -> dict[
         vocabularies=vocabularies,
         imputed=imputed,
         gap_shares=gap_shares,
-        channel_names=list(datamodule.channel_names),
+        channel_names=list(_known(datamodule, "channel_names", known) or []),
         num_classes=int(datamodule.num_classes),
         label_values=getattr(datamodule, "label_values", None),
         train_label_counts=counts().tolist() if callable(counts) and "train" in rows else None,

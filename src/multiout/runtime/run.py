@@ -163,9 +163,11 @@ def run_predict(cfg: DictConfig) -> None:
 
 
 def _features_of(model: L.LightningModule) -> dict[str, Any]:
-    """What a checkpoint knows of its features, so the data summary need not read a training split."""
+    """What a checkpoint knows of its data, for the data summary: then it reads no training
+    split for it, and a file to predict (which has no target columns) still shows the channels."""
     hparams = model.hparams
-    return {name: hparams[name] for name in ("categorical_features", "imputed_features") if name in hparams}
+    names = ("categorical_features", "imputed_features", "channel_names")
+    return {name: hparams[name] for name in names if name in hparams}
 
 
 def _set_cpu_threads(cfg: DictConfig) -> None:
