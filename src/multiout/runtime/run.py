@@ -167,7 +167,7 @@ def _features_of(model: L.LightningModule) -> dict[str, Any]:
     split for it, and a file to predict (which has no target columns) still shows the channels."""
     hparams = model.hparams
     names = ("categorical_features", "imputed_features", "channel_names")
-    return {name: hparams[name] for name in names if name in hparams}
+    return {name: hparams[name] for name in names if hparams.get(name) is not None}
 
 
 def _set_cpu_threads(cfg: DictConfig) -> None:
