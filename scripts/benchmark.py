@@ -5,8 +5,10 @@
 Sections: 1 training throughput (Trainer.fit vs a raw PyTorch loop), 2 per-channel metric
 update (vs MultioutputWrapper), 3 data loading (vs slicing a shuffled tensor), 4 start-up
 time and peak memory of `python train.py`, 5 training on CUDA, data resident or not, and host
-reads per step (`bench/gpu.py`; skipped run interleaved and ratios are medians of per-round ratios, so read the ratios; absolute
-numbers depend on the machine and its load.
+reads per step (`bench/gpu.py`; skipped without CUDA), 6 only when asked for
+(`--sections threads`): the default `cpu_threads` with and without a busy neighbour
+(`bench/threads.py`). Candidates run interleaved and ratios are medians of per-round ratios,
+so read the ratios; absolute numbers depend on the machine and its load.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from bench.gpu import report_rows as cuda_report_rows
 from bench.loading import data_loading
 from bench.metric import metric_update
 from bench.startup import startup
+from bench.threads import report_rows as threads_report_rows
+from bench.threads import threads
 from bench.timing import interleaved, median, median_ratio
 from bench.training import (
     BENCH_OVERRIDES,
@@ -41,6 +45,8 @@ from rich.table import Table
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = ("training", "metric", "loading", "startup", "cuda")
+# Asked for by name only (`--sections threads`): 10 training runs per round.
+OPTIONAL_SECTIONS = ("threads",)
 # Floors: the template's training against the raw loop and against Lightning's bare loop.
 BARS = {"training": 0.80, "training_vs_bare": 0.93, "metric": 30.0, "loading": 0.8}
 
@@ -112,6 +118,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         results["cuda"] = cuda_training(REPO_ROOT, min(args.rounds, 3), quick)
     elif "cuda" in sections:
         results["cuda"] = "skipped: no CUDA device"
+    if "threads" in sections:
+        results["threads"] = threads(args.rounds)
     return results
 
 
@@ -160,6 +168,8 @@ def report(results: dict[str, Any]) -> Table:
             row(name, ours, base, ratio, None)
     elif "cuda" in results:
         table.add_row(f"5 CUDA: {results['cuda']}", "", "", "", "")
+    for name, ours, base, ratio, verdict in threads_report_rows(results.get("threads", {})):
+        table.add_row(name, f"{ours:.1f}", f"{base:.1f}", f"{ratio:.3f}", verdict)
     return table
 
 
@@ -173,7 +183,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=Path("benchmark.json"), help="where to write results")
     parser.add_argument("--quick", action="store_true", help="smaller data and runs: a smoke test")
     parser.add_argument(
-        "--sections", default=",".join(SECTIONS), help=f"comma-separated subset of {','.join(SECTIONS)}"
+        "--sections",
+        default=",".join(SECTIONS),
+        help=f"comma-separated subset of {','.join(SECTIONS + OPTIONAL_SECTIONS)}",
     )
     args = parser.parse_args()
     if args.threads:

@@ -60,8 +60,14 @@ def test_ddp_multirun_gives_one_dir_per_job_and_exact_metrics(tmp_path, entry):
         assert read_metrics(job_dir)["seed"] == seed
         logs = sorted(p.name for p in job_dir.glob("*.log"))
         assert logs == ["train.log", "train_rank1.log"]  # one log per rank, written once
-        assert "metrics written" in (job_dir / "train.log").read_text()
-        assert "metrics written" not in (job_dir / "train_rank1.log").read_text()
+        rank0, rank1 = (job_dir / "train.log").read_text(), (job_dir / "train_rank1.log").read_text()
+        assert "metrics written" in rank0 and "metrics written" not in rank1
+        # Each rank's log holds that rank's own messages: 2 processes on this machine share its cores.
+        threads = max(1, len(os.sched_getaffinity(0)) // 2)
+        for log, rank in ((rank0, 0), (rank1, 1)):
+            assert f"GLOBAL_RANK: {rank}, MEMBER: {rank + 1}/2" in log
+            assert f"cpu threads: {threads} per process" in log
+        assert "GLOBAL_RANK: 1" not in rank0 and "rows: train" in rank0 and "rows: train" not in rank1
         assert [p.name for p in job_dir.rglob("metrics.json")] == ["metrics.json"]
     assert result.stdout.count("metrics written") == 2
 

@@ -29,7 +29,7 @@ def test_loggers_write_their_files(run):
         "tags=[smoke,loggers]",
         "callbacks.per_channel_report.figures=false",
     )
-    # The start of the run: config tree, run dir, channel/class layout.
+    # The start of the run: config tree, run dir, data summary.
     assert "├── data" in result.stdout and f"run dir: {run_dir}" in result.stdout
     assert "channels: 47 (ch00, ch01, ch02, ..., ch45, ch46)" in result.stdout
     assert json.loads((run_dir / "metrics.json").read_text())["tags"] == ["smoke", "loggers"]

@@ -77,3 +77,17 @@ def test_the_gpu_section_runs_its_candidates_and_counts_on_a_cpu(tmp_path):
     assert result["host_reads_resident"]["steps"] == 8  # 2 epochs of 4 steps (step 0 from its end on)
     assert result["host_reads_resident"]["reads_on_quiet_steps"] == 0
     assert len(report_rows({"fp32": result})) == 5
+
+
+def test_the_threads_section_compares_auto_with_the_fastest_hand_picked_count():
+    from bench.threads import candidates, report_rows
+
+    names = set(candidates("default", cores=2, extra=[]))
+    assert names == {"quiet auto", "quiet previous", "busy auto", "busy 1", "busy 2"}
+    seconds = {"quiet auto": [10.0, 12.0], "quiet previous": [10.0, 11.0], "busy auto": [13.0, 13.0],
+               "busy 1": [10.0, 10.0], "busy 2": [13.0, 13.0]}  # fmt: skip
+    result = {"seconds": seconds, "best_hand_picked": "busy 1", "busy_auto_vs_best": 1.3,
+              "quiet_auto_vs_previous": 1.1}  # fmt: skip
+    busy, quiet = report_rows({"usable_cores": 2, "default": result})
+    assert busy[1:4] == (13.0, 10.0, 1.3) and busy[4].startswith("ok")
+    assert quiet[1:3] == (11.0, 10.5) and quiet[4].startswith("MISSED")

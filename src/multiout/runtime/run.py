@@ -29,10 +29,18 @@ from multiout.runtime.checkpoints import (
     saved_spec,
     starting_checkpoint,
 )
+from multiout.runtime.cpu_threads import (
+    apply_cpu_threads,
+    processes_on_this_machine,
+    threads_per_process,
+    usable_cores,
+)
+from multiout.runtime.data_summary import DataSummary
 from multiout.runtime.distributed import distributed_job
 from multiout.runtime.faults.non_finite_loss import NonFiniteLossError
 from multiout.runtime.resolvers import register_resolvers
 from multiout.runtime.run_dir import CHECKPOINT_RECORD
+from multiout.runtime.run_log import run_log
 from multiout.runtime.startup import print_start
 from multiout.tasks.evaluate import evaluate
 from multiout.tasks.predict import predict
@@ -88,41 +96,45 @@ def _report(trainer: L.Trainer, output_dir: str, metrics: dict[str, Any]) -> Non
 
 def run_train(cfg: DictConfig) -> float | None:
     """`python train.py`: build data, model, callbacks, loggers and trainer; fit; test."""
+    output_dir = cfg.paths.output_dir
     with (
         exit_on_input_error(),
-        exit_on_training_fault(cfg.paths.output_dir),
+        exit_on_training_fault(output_dir),
         storage.exit_on_store_error(),
         distributed_job(cfg) as job,
+        run_log(),
     ):
-        ckpt_path = starting_checkpoint(cfg.ckpt_path, cfg.resume, cfg.paths.output_dir)
+        print_start(cfg, output_dir)
+        _set_cpu_threads(cfg)
+        ckpt_path = starting_checkpoint(cfg.ckpt_path, cfg.resume, output_dir)
         L.seed_everything(cfg.seed, workers=True)
         datamodule = build(cfg.data)
         spec = data_spec(datamodule, cfg.data)
-        print_start(cfg, spec, cfg.paths.output_dir)
         if ckpt_path is not None:
             hint = "give the data overrides it was trained with"
             check_same_data(ckpt_path, saved_spec(ckpt_path), spec, hint)
         model = build_model(cfg.model, spec)
-        trainer = job.track(build_trainer(cfg))
-        check_remote_outputs(trainer, cfg.paths.output_dir)
+        trainer = job.track(build_trainer(cfg, [DataSummary(output_dir, spec)]))
+        check_remote_outputs(trainer, output_dir)
         run_info = {"seed": cfg.seed, "tags": _tags(cfg)}
         _log_run_info(trainer, run_info)
         metrics = train(trainer, model, datamodule, ckpt_path=ckpt_path, fit=cfg.train, test=cfg.test)
         metrics.update(run_info)
         _finish_loggers(trainer)
-        _report(trainer, cfg.paths.output_dir, metrics)
+        _report(trainer, output_dir, metrics)
         return _objective(metrics, cfg.optimized_metric)
 
 
 def run_evaluate(cfg: DictConfig) -> None:
     """`python evaluate.py ckpt_path=...`: test a checkpoint and write its metrics."""
-    with exit_on_input_error(), storage.exit_on_store_error(), distributed_job(cfg) as job:
+    with exit_on_input_error(), storage.exit_on_store_error(), distributed_job(cfg) as job, run_log():
+        print_start(cfg, cfg.paths.output_dir)
+        _set_cpu_threads(cfg)
         ckpt_path = checkpoint_file(cfg.ckpt_path)
         model = load_model(cfg.model._target_, ckpt_path, cfg.trusted_modules)
         datamodule = data_for_checkpoint(model.spec, cfg.get("data"), ckpt_path, "test")
         _record_checkpoint(cfg.paths.output_dir, ckpt_path, model)
-        print_start(cfg, model.spec, cfg.paths.output_dir)
-        trainer = job.track(build_trainer(cfg))
+        trainer = job.track(build_trainer(cfg, [DataSummary(cfg.paths.output_dir, model.spec)]))
         run_info = {"tags": _tags(cfg)}
         _log_run_info(trainer, run_info)
         metrics = {**evaluate(trainer, model, datamodule, ckpt_path), **run_info}
@@ -132,7 +144,9 @@ def run_evaluate(cfg: DictConfig) -> None:
 
 def run_predict(cfg: DictConfig) -> None:
     """`python predict.py ckpt_path=... data.predict_path=...`: write `predictions.csv`."""
-    with exit_on_input_error(), storage.exit_on_store_error(), distributed_job(cfg) as job:
+    with exit_on_input_error(), storage.exit_on_store_error(), distributed_job(cfg) as job, run_log():
+        print_start(cfg, cfg.paths.output_dir)
+        _set_cpu_threads(cfg)
         ckpt_path = checkpoint_file(cfg.ckpt_path)
         model = load_model(cfg.model._target_, ckpt_path, cfg.trusted_modules)
         datamodule = data_for_checkpoint(model.spec, cfg.get("data"), ckpt_path, "predict")
@@ -145,7 +159,8 @@ def run_predict(cfg: DictConfig) -> None:
             id_column=cfg.data.get("id_column") or model.spec.data_config.get("id_column"),
             save_probabilities=cfg.save_probabilities,
         )
-        trainer = job.track(build(cfg.trainer, callbacks=[writer], logger=False))
+        summary = DataSummary(cfg.paths.output_dir, model.spec)
+        trainer = job.track(build(cfg.trainer, callbacks=[writer, summary], logger=False))
         predict(trainer, model, datamodule)
         if trainer.is_global_zero:
             log.info(f"{writer.rows_written} rows of predictions written to {cfg.predictions_file}")
@@ -161,6 +176,25 @@ def check_remote_outputs(trainer: L.Trainer, output_dir: str) -> None:
     for where, key in dirs.items():
         if storage.is_url(where):
             storage.check_writable(where, key)
+
+
+def _set_cpu_threads(cfg: DictConfig) -> None:
+    """torch's threads in this process (and the DDP processes it starts): `cpu_threads`, or
+    with `auto` this machine's usable cores shared among the run's processes on it."""
+    launcher = HydraConfig.get().launcher if HydraConfig.initialized() else {}
+    trainer = cfg.get("trainer") or {}
+    processes = processes_on_this_machine(
+        trainer.get("strategy"), trainer.get("devices"), launcher.get("_target_"), launcher.get("n_jobs")
+    )
+    setting = cfg.get("cpu_threads", "auto")
+    threads = threads_per_process(setting, processes)
+    apply_cpu_threads(threads)
+    how = (
+        f"{usable_cores()} usable cores / {processes} process(es) on this machine"
+        if setting == "auto"
+        else "set"
+    )
+    log.info(f"cpu threads: {threads} per process ({how}; cpu_threads={setting})")
 
 
 @rank_zero_only

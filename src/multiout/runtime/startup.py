@@ -1,4 +1,4 @@
-"""What a run prints before it starts: its config, where it writes, and the output layout.
+"""What a run prints before it starts: its config and where it writes.
 
 Printed by the first process only, to stdout, and never waits for input: runs start
 unattended under CI and job schedulers.
@@ -6,6 +6,7 @@ unattended under CI and job schedulers.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from lightning.pytorch.utilities import rank_zero_only
@@ -14,7 +15,7 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.tree import Tree
 
-from multiout.data.spec import DataSpec
+log = logging.getLogger(__name__)
 
 # Groups shown first, in the order a run uses them; any other key follows.
 CONFIG_ORDER = ("data", "model", "trainer", "callbacks", "logger", "paths")
@@ -43,31 +44,10 @@ def config_tree(cfg: DictConfig) -> Tree:
     return tree
 
 
-def layout_lines(spec: DataSpec) -> list[str]:
-    """The example shape, channels and classes of the data spec."""
-    out = spec.output
-    names = out.channel_names
-    shown = ", ".join(names) if len(names) <= 6 else f"{', '.join(names[:3])}, ..., {', '.join(names[-2:])}"
-    lines = [
-        f"example shape: {spec.input.shape} ({spec.input.num_features} features)",
-        f"channels: {out.num_channels} ({shown})",
-        f"classes per channel: {out.num_classes}",
-    ]
-    shared = out.shared_labels
-    if shared is not None:  # labels shifted to class ids keep the mapping
-        lines.append("class ids -> labels: " + ", ".join(f"{i} -> {v}" for i, v in enumerate(shared)))
-    else:
-        sets = sorted({len(values) for values in out.label_values})
-        lines[-1] = f"classes per channel: {', '.join(map(str, sets))} (each channel its own labels)"
-    return lines
-
-
 @rank_zero_only
-def print_start(cfg: DictConfig, spec: DataSpec, output_dir: str) -> None:
-    """Config tree (if `cfg.print_config`), run directory and channel/class layout."""
-    console = Console(soft_wrap=True)
-    if cfg.print_config:
-        console.print(config_tree(cfg))
-    console.print(f"[bold]run dir[/bold]: {output_dir}")
-    for line in layout_lines(spec):
-        console.print(line, highlight=False)
+def print_start(cfg: DictConfig, output_dir: str) -> None:
+    """Config tree (if `cfg.print_config`; the run's log has it as `.hydra/config.yaml`) and
+    the run directory. The data summary follows once the data is read (`runtime/data_summary.py`)."""
+    if cfg.get("print_config", False):
+        Console(soft_wrap=True).print(config_tree(cfg))
+    log.info(f"run dir: {output_dir}")
