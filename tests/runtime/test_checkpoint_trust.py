@@ -39,15 +39,16 @@ def crafted_checkpoint(tmp_path, target: str = "foreign_trunk.Trunk") -> str:
 
 
 # Names that only look like trusted ones: each must be refused as any untrusted module is.
+PACKAGE = CLASSIFIER.partition(".")[0]  # built from the class path, so a renamed fork tests its own name
 NEAR_MISSES = [
-    "multiout_evil.Trunk",  # the template's name with a suffix
+    f"{PACKAGE}_evil.Trunk",  # the template's name with a suffix
     "torch.nnx.Trunk",  # torch.nn's, likewise
-    "Multiout.Trunk",  # another case
+    f"{PACKAGE.capitalize()}.Trunk",  # another case
     ".foreign_trunk.Trunk",  # a relative import path
-    "multiout..foreign_trunk.Trunk",  # an empty part
+    f"{PACKAGE}..foreign_trunk.Trunk",  # an empty part
     "torch.nn..Linear",
 ]
-FOREIGN_MODULES = ("foreign_trunk", "multiout_evil", "Multiout")
+FOREIGN_MODULES = ("foreign_trunk", f"{PACKAGE}_evil", PACKAGE.capitalize())
 
 
 @pytest.fixture(autouse=True)

@@ -62,7 +62,7 @@ ALWAYS_TRUSTED = (__name__.split(".")[0], "torch.nn", "torch.optim")
 
 def check_targets(hparams: Any, ckpt_path: str, trusted_modules: Sequence[str] = ()) -> None:
     """Every `_target_` in a checkpoint's hyperparameters names a class of a trusted module:
-    compared name by name (`multiout_evil` is not `multiout`), and only as an absolute path
+    compared name by name (the package's name with a suffix is not the package), and only as an absolute path
     of identifiers (no `.x`, no `a..b`)."""
     trusted = []
     for name in (*ALWAYS_TRUSTED, *trusted_modules):
