@@ -197,3 +197,12 @@ def test_the_device_resident_path_serves_the_same_windows_and_counts_the_table_o
                 torch.testing.assert_close(a, b, rtol=0, atol=0, equal_nan=True)
     assert set(resident.resident) == {"train", "val", "test"}  # the shared table fits once, not three times
     assert "stays on the host" not in caplog.text
+
+
+def test_examples_give_every_window_of_a_split_at_once_for_the_baselines(tmp_path):
+    frame = series_frame()
+    datamodule = module(write_table(frame, tmp_path / "d.csv"))
+    x, y = datamodule.examples("val")
+    expected = expected_windows(frame, 5, 0.1, 0.1)["val"]
+    np.testing.assert_array_equal(x.numpy(), np.stack([e[0] for e in expected]))
+    assert y.tolist() == [e[1] for e in expected]

@@ -12,6 +12,7 @@ from multiout.models.classifier import MultiOutputClassifier
 from multiout.models.loss import multi_output_cross_entropy
 from multiout.models.sequence import Conv1dTrunk, GRUTrunk, TransformerTrunk, sinusoidal_positions
 from multiout.models.trunks import build_trunk
+from multiout.tools.export import export_model, run_exported
 from tests.helpers import InMemoryData, quiet_trainer, spec_dict
 
 L, F, C = 6, 3, 2
@@ -92,3 +93,19 @@ def test_short_training_on_windows_lowers_the_loss(name, tmp_path):
     trainer = quiet_trainer(tmp_path, max_epochs=10, limit_val_batches=0, accelerator="cpu")
     trainer.fit(model.train(), datamodule=InMemoryData(x, y, batch_size=64))
     assert loss() < 0.8 * before
+
+
+@pytest.mark.parametrize("name", ["conv1d", "gru", "transformer"])
+def test_an_exported_window_model_gives_the_model_logits_for_any_batch(name, tmp_path):
+    # A tabular spec, as data=windows gives: the encoder standardizes and flags gaps over [B, L, F].
+    spec = spec_dict(num_channels=C, shape=[L, F], imputed=["x1"])
+    model = MultiOutputClassifier(spec, net=NETS[name], optimizer={"_target_": "torch.optim.Adam"}).eval()
+    features = torch.randn(7, L, F)  # not the batch size it was traced with
+    features[0, 2, 1] = float("nan")
+    with torch.no_grad():
+        expected = model(features)
+    got = run_exported(
+        export_model(model, "exported_program", tmp_path / "model"), "exported_program", features
+    )
+    assert got is not None and got.shape == (7, 3, C)
+    torch.testing.assert_close(got, expected)

@@ -156,6 +156,13 @@ class TensorDataModule(L.LightningDataModule):
             device=device,
         )
 
+    def examples(self, split: str) -> tuple[Tensor, ...]:
+        """Every example of `split` at once, `(x, y)` (windows gathered, a copy): what the
+        baselines fit on."""
+        self.setup("fit")
+        dataset = self._dataset(self.splits[split])
+        return dataset[torch.arange(len(dataset))]
+
     def _dataset(self, tensors: tuple[Tensor, ...]) -> BatchDataset:
         """A split's tensors as a dataset indexed by whole batches: rows of equal-length tensors
         here; a subclass whose splits hold other layouts (windows over rows) gives its own."""
