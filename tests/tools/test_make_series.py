@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 from make_series import COEFFICIENTS, NUM_SERIES, bayes_accuracies, build_table, simulate
+from scipy.stats import norm
 
 
 def test_the_printed_bayes_accuracy_is_what_the_true_model_scores_on_the_labels():
