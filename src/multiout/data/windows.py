@@ -51,7 +51,13 @@ class WindowedRows(BatchDataset):
     def __getitem__(self, index: Tensor) -> tuple[Tensor, ...]:
         ends = self.ends.index_select(0, index.to(self.ends.device))
         rows = (ends[:, None] + self.offsets).flatten()
-        x = self.features.index_select(0, rows).view(len(ends), len(self.offsets), -1)
+        if self.features.device.type == "cpu":
+            # NumPy's take copies B x L rows several times faster than index_select on a CPU
+            # (scripts/bench/windows_loader.py); on an accelerator, index_select.
+            x = torch.from_numpy(self.features.numpy()[rows.numpy()])
+        else:
+            x = self.features.index_select(0, rows)
+        x = x.view(len(ends), len(self.offsets), -1)
         return (x, *[t.index_select(0, ends) for t in self.per_row])
 
 
