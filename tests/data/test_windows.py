@@ -206,3 +206,31 @@ def test_examples_give_every_window_of_a_split_at_once_for_the_baselines(tmp_pat
     expected = expected_windows(frame, 5, 0.1, 0.1)["val"]
     np.testing.assert_array_equal(x.numpy(), np.stack([e[0] for e in expected]))
     assert y.tolist() == [e[1] for e in expected]
+
+
+def test_a_resumed_epoch_serves_the_windows_the_interrupted_one_had_left(tmp_path):
+    path = write_table(series_frame(), tmp_path / "d.csv")
+    first = module(path)
+    epoch = list(first.train_dataloader())
+    assert len(epoch) > 4
+    first = module(path)
+    loader = iter(first.train_dataloader())
+    for _ in range(3):
+        next(loader)
+    state = first.state_dict()
+    resumed = module(path)
+    resumed.load_state_dict(state)
+    rest = list(resumed.train_dataloader())
+    assert len(rest) == len(epoch) - 3
+    for done, again in zip(epoch[3:], rest, strict=True):
+        torch.testing.assert_close(done, again, rtol=0, atol=0, equal_nan=True)
+
+
+def test_two_processes_share_every_window_exactly_once(tmp_path):
+    from multiout.data.batching import batch_loader
+
+    datamodule = module(write_table(series_frame(), tmp_path / "d.csv"), batch_size=4)
+    dataset = datamodule._dataset(datamodule.splits["test"])
+    seen = [y for rank in (0, 1) for _, y in batch_loader(dataset, 4, shuffle=False, rank=rank, world_size=2)]
+    expected = [e[1] for e in expected_windows(series_frame(), 5, 0.1, 0.1)["test"]]
+    assert sorted(torch.cat(seen).tolist()) == sorted(expected) and len(torch.cat(seen)) == len(expected)
