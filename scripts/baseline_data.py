@@ -49,10 +49,10 @@ def split_frames(data: DictConfig, datamodule: L.LightningDataModule, spec: Data
     more than one dimension (windows `[L, F]`, ...) flattened into one row each."""
     if not isinstance(datamodule, TabularDataModule):
         datamodule.setup("fit")
+        splits = {s: datamodule.examples(s) for s in SPLITS}
         return {
             s: Split(pd.DataFrame(x.flatten(1).numpy()).add_prefix("x"), y.numpy())
-            for s, (x, y) in datamodule.splits.items()
-            if s in SPLITS
+            for s, (x, y) in splits.items()
         }
     features, targets = spec.input.feature_names, spec.output.channel_names
     out = spec.output

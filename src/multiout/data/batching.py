@@ -18,7 +18,22 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from multiout.errors import InputError
 
 
-class IndexedTensors(Dataset):
+class BatchDataset(Dataset):
+    """A dataset indexed by a whole batch of indices at once (a `Tensor`), giving a tuple of
+    batched tensors: what the loaders below serve from."""
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def __getitem__(self, index: Tensor) -> tuple[Tensor, ...]:
+        raise NotImplementedError
+
+    def __getitems__(self, indices: list[int]) -> tuple[Tensor, ...]:
+        """Called by a DataLoader with `batch_size` set: still one indexing call per batch."""
+        return self[torch.as_tensor(indices)]
+
+
+class IndexedTensors(BatchDataset):
     """Tensors of equal length, indexed by a whole batch of row indices at once."""
 
     def __init__(self, *tensors: Tensor) -> None:
@@ -32,10 +47,6 @@ class IndexedTensors(Dataset):
     def __getitem__(self, index: Tensor) -> tuple[Tensor, ...]:
         # index_select: the same rows as `t[index]`, about 3x faster on CPU for a batch.
         return tuple([t.index_select(0, index) for t in self.tensors])
-
-    def __getitems__(self, indices: list[int]) -> tuple[Tensor, ...]:
-        """Called by a DataLoader with `batch_size` set: still one indexing call per batch."""
-        return self[torch.as_tensor(indices)]
 
 
 _MASK64 = 2**64 - 1
@@ -202,7 +213,7 @@ def _as_is(batch: Any) -> Any:
     return batch
 
 
-def sequential_loader(dataset: IndexedTensors, batch_size: int) -> DataLoader:
+def sequential_loader(dataset: BatchDataset, batch_size: int) -> DataLoader:
     """An unshuffled, unsharded loader with a standard sampler, which Lightning may replace."""
     return DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=_as_is)
 
@@ -226,7 +237,7 @@ class ShardedBatches:
 
     def __init__(
         self,
-        dataset: IndexedTensors,
+        dataset: BatchDataset,
         sampler: ShardedBatchSampler,
         pin_memory: bool,
         num_workers: int = 0,
@@ -270,7 +281,7 @@ Batches = ShardedBatches | DataLoader
 
 
 def batch_loader(
-    dataset: IndexedTensors,
+    dataset: BatchDataset,
     batch_size: int,
     shuffle: bool,
     seed: int = 0,

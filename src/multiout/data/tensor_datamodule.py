@@ -11,6 +11,7 @@ from lightning.pytorch.accelerators import CUDAAccelerator
 from torch import Tensor
 
 from multiout.data.batching import (
+    BatchDataset,
     Batches,
     IndexedTensors,
     ShardedBatchSampler,
@@ -133,14 +134,14 @@ class TensorDataModule(L.LightningDataModule):
 
     def _loader(self, split: str, shuffle: bool) -> Batches:
         trainer = self.trainer
-        dataset = IndexedTensors(*self.splits[split])
+        dataset = self._dataset(self.splits[split])
         if trainer is not None and trainer.overfit_batches:  # type: ignore[attr-defined]
             # Lightning swaps in a SequentialSampler to overfit the same batches every epoch.
             return sequential_loader(dataset, self.batch_size)
         rank, world_size = (trainer.global_rank, trainer.world_size) if trainer else (0, 1)
         device = self._resident_device(split)
         if device is not None:
-            dataset = IndexedTensors(*self.resident[split])
+            dataset = self._dataset(self.resident[split])
         on_cuda = trainer is not None and isinstance(trainer.accelerator, CUDAAccelerator)
         return batch_loader(
             dataset,
@@ -155,6 +156,18 @@ class TensorDataModule(L.LightningDataModule):
             device=device,
         )
 
+    def examples(self, split: str) -> tuple[Tensor, ...]:
+        """Every example of `split` at once, `(x, y)` (windows gathered, a copy): what the
+        baselines fit on."""
+        self.setup("fit")
+        dataset = self._dataset(self.splits[split])
+        return dataset[torch.arange(len(dataset))]
+
+    def _dataset(self, tensors: tuple[Tensor, ...]) -> BatchDataset:
+        """A split's tensors as a dataset indexed by whole batches: rows of equal-length tensors
+        here; a subclass whose splits hold other layouts (windows over rows) gives its own."""
+        return IndexedTensors(*tensors)
+
     def _resident_device(self, split: str) -> torch.device | None:
         """The device that holds `split` for its batches to be gathered on (moved there on first
         use), or None: batches are gathered on the host."""
@@ -167,10 +180,17 @@ class TensorDataModule(L.LightningDataModule):
         if any(tensors[0].device != device for tensors in self.resident.values()):
             self.resident = {}  # a later trainer on another device
         if split not in self.resident:
-            size = sum(t.nbytes for tensors in (*self.resident.values(), self.splits[split]) for t in tensors)
+            # Splits may share a tensor (windows over one table): each moves, and counts, once.
+            moved = {
+                id(t): r for s, rs in self.resident.items() for t, r in zip(self.splits[s], rs, strict=True)
+            }
+            held = {id(t): t for s in (*self.resident, split) for t in self.splits[s]}
+            size = sum(t.nbytes for t in held.values())
             if size > self.device_resident_max_gb * 2**30:
                 log.info(f"{split} split stays on the host: with it, the data on {device} would take "
                          f"{size / 2**30:.2f} GiB, over data.device_resident_max_gb={self.device_resident_max_gb}")  # fmt: skip
                 return None
-            self.resident[split] = tuple(t.to(device) for t in self.splits[split])
+            self.resident[split] = tuple(
+                moved[id(t)] if id(t) in moved else t.to(device) for t in self.splits[split]
+            )
         return device
