@@ -39,6 +39,26 @@ from multiout.metrics.per_channel import label_counts
 MISSING_FEATURES = ("impute", "error")
 
 
+def table_columns(
+    first: str,
+    trained: DataSpec | None,
+    column_keys: tuple[str | list[str], list[str] | None, list[str], str | None],
+    categorical_columns: str | list[str],
+    label_values: str | Sequence | Mapping,
+    ignore_index: int,
+    labelled: bool,
+) -> tuple[Columns, list[str], list[list] | None]:
+    """A table's columns, its categorical features and each target's labels in class order
+    (None for `auto`, until the training split says): from the first file's header and the
+    config keys (targets, features, excluded, id), or as a checkpoint's spec says."""
+    if trained is not None:
+        columns = Columns(trained.input.feature_names, trained.output.channel_names, column_keys[3])
+        return columns, list(trained.input.categorical), trained.output.label_values
+    columns = resolve_columns(first, *column_keys, labelled)
+    categorical = resolve_categorical(first, columns.features, categorical_columns)
+    return columns, categorical, resolve_label_values(label_values, columns.targets, ignore_index)
+
+
 def columns_spec(module: TabularDataModule | StreamDataModule) -> DataSpec:
     """The spec of a table's columns: the features as the tabular encoder reads them
     (vocabularies, gaps, the training split's statistics) and the targets with their labels."""
@@ -113,34 +133,20 @@ class TabularDataModule(TensorDataModule):
                 "data: no file given; set data.path (one file, split by data.val_fraction and "
                 "data.test_fraction), or data.train_path, data.val_path and data.test_path"
             )
-        if trained is None:
-            self.columns = resolve_columns(
-                first,
-                target_columns,
-                feature_columns,
-                list(exclude_columns or []),
-                id_column,
-                bool(self.files),
-            )
+        self.columns, categorical, self.label_values = table_columns(
+            first, trained, (target_columns, feature_columns, list(exclude_columns or []), id_column),
+            categorical_columns, label_values, ignore_index, labelled=bool(self.files),
+        )  # fmt: skip
+        if trained is None:  # rebuilt from a checkpoint, files are checked as they are read
             for split_path in self.files.values():
                 _check_same_columns(split_path, self.columns)
             if predict_path is not None:
                 _check_same_columns(predict_path, Columns(self.columns.features, [], self.columns.id))
-            categorical = resolve_categorical(first, self.columns.features, categorical_columns)
-        else:  # files are checked as they are read: a prediction needs only the predict file
-            self.columns = Columns(trained.input.feature_names, trained.output.channel_names, id_column)
-            categorical = list(trained.input.categorical)
         self.checked = trained is None
         if path is not None and ordered_split and num_folds is not None:
             raise InputError("data.num_folds needs data.ordered_split=false: folds are drawn at random")
         self.split_options = (val_fraction, test_fraction, seed, ordered_split, (num_folds, fold))
         self.ignore_index = ignore_index
-        # Each target's labels in class order; None until the training split says (auto).
-        self.label_values = (
-            resolve_label_values(label_values, self.columns.targets, ignore_index)
-            if trained is None
-            else trained.output.label_values
-        )
         self.feature_names = self.columns.features
         self.channel_names = self.columns.targets
         self.predict_ids: pa.ChunkedArray | None = None

@@ -20,14 +20,14 @@ import torch
 from torch import Tensor
 
 from multiout.data.batching import BatchDataset, Batches
-from multiout.data.columns import Columns, resolve_categorical, resolve_columns
-from multiout.data.labels import LabelMapping, distinct_labels, resolve_label_values
+from multiout.data.columns import Columns
+from multiout.data.labels import LabelMapping, distinct_labels
 from multiout.data.missing import imputation_statistics, imputed_features
 from multiout.data.series_splits import check_series_length, series_layout, split_series, window_ends
 from multiout.data.spec import DataSpec, table_spec
 from multiout.data.splits import SPLITS
 from multiout.data.table import Table, read_columns, read_table
-from multiout.data.tabular import _permute_rows_, _split_files, check_feature_options
+from multiout.data.tabular import _permute_rows_, _split_files, check_feature_options, table_columns
 from multiout.data.tensor_datamodule import TensorDataModule
 from multiout.data.vocabularies import to_vocabularies_, training_vocabularies
 from multiout.errors import InputError
@@ -114,23 +114,14 @@ class WindowsDataModule(TensorDataModule):
                 "data: no file given; set data.path (one file, split in time by data.val_fraction "
                 "and data.test_fraction), or data.train_path, data.val_path and data.test_path"
             )
-        if trained is None:
-            keys = [k for k in self.keys if k is not None and k != id_column]
-            excluded = [*(exclude_columns or []), *keys]
-            self.columns = resolve_columns(
-                first, target_columns, feature_columns, excluded, id_column, bool(self.files)
-            )
-            categorical = resolve_categorical(first, self.columns.features, categorical_columns)
-        else:
-            self.columns = Columns(trained.input.feature_names, trained.output.channel_names, id_column)
-            categorical = list(trained.input.categorical)
+        keys = [k for k in self.keys if k is not None and k != id_column]
+        excluded = [*(exclude_columns or []), *keys]
+        self.columns, categorical, self.label_values = table_columns(
+            first, trained, (target_columns, feature_columns, excluded, id_column),
+            categorical_columns, label_values, ignore_index, labelled=bool(self.files),
+        )  # fmt: skip
         self.fractions = (val_fraction, test_fraction)
         self.ignore_index = ignore_index
-        self.label_values = (
-            resolve_label_values(label_values, self.columns.targets, ignore_index)
-            if trained is None
-            else trained.output.label_values
-        )
         self.feature_names, self.channel_names = self.columns.features, self.columns.targets
         self.categorical = {name: self.feature_names.index(name) for name in categorical}
         self.allow_missing, self.max_categories = missing_features == "impute", max_categories
