@@ -21,11 +21,11 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from omegaconf import DictConfig
 
-from multiout.data.columns import file_format
-from multiout.data.labels import numeric_labels
 from multiout.data.spec import DataSpec
 from multiout.data.splits import SPLITS, split_indices, split_sizes
-from multiout.data.tabular import TabularDataModule
+from multiout.data.tables.columns import file_format
+from multiout.data.tables.datamodule import TabularDataModule
+from multiout.data.tables.labels import numeric_labels
 from multiout.errors import InputError
 
 MAX_CATEGORIES = 255  # HistGradientBoostingClassifier's limit; rarer values count as unseen

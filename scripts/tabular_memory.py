@@ -38,7 +38,7 @@ def measure(path: str, warm_up: str) -> None:
     """In a fresh process: peak RSS added by building the data module, against tensor bytes.
     A small file of the same format is read first, so that imports, thread pools and
     allocator arenas, costs that do not grow with the file, are not counted."""
-    from multiout.data.tabular import TabularDataModule
+    from multiout.data.tables.datamodule import TabularDataModule
 
     TabularDataModule(path=warm_up).setup("fit")
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

@@ -27,7 +27,7 @@ import boto3
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from stream_memory import write_dataset
 
-from multiout.data.stream import StreamDataModule
+from multiout.data.stream.datamodule import StreamDataModule
 
 
 def epoch_rate(train_path: str, batch_size: int) -> float:

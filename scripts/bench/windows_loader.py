@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from multiout.data.tabular import TabularDataModule
+from multiout.data.tables.datamodule import TabularDataModule
 from multiout.data.tensor_datamodule import TensorDataModule
-from multiout.data.windows import WindowsDataModule
+from multiout.data.windows.datamodule import WindowsDataModule
 
 
 def write_table(path: Path, rows: int, features: int, channels: int = 8) -> None:

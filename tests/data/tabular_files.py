@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from multiout.data.tabular import TabularDataModule
+from multiout.data.tables.datamodule import TabularDataModule
 
 
 def make_frame(n: int = 40, seed: int = 0) -> pd.DataFrame:

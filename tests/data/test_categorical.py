@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from multiout.data.encoding import build_vocabularies, encode_features
-from multiout.data.tabular import TabularDataModule
+from multiout.data.tables.categories import build_vocabularies, encode_features
+from multiout.data.tables.datamodule import TabularDataModule
 from multiout.errors import InputError
 from tests.data.tabular_files import loaded, make_frame, write_table
 from tests.helpers import spec_dict

@@ -11,11 +11,11 @@ import pyarrow as pa
 import pytest
 import torch
 
-from multiout.data import stream_statistics
 from multiout.data.batching import ShardedBatchSampler
-from multiout.data.labels import BadLabels, LabelMapping
-from multiout.data.stream import StreamDataModule
-from multiout.data.stream_rows import rank_batches
+from multiout.data.stream import statistics as stream_statistics
+from multiout.data.stream.datamodule import StreamDataModule
+from multiout.data.stream.rows import rank_batches
+from multiout.data.tables.labels import BadLabels, LabelMapping
 from multiout.runtime.run import run_train
 from tests.data.stream_files import class_ids, write_dataset
 from tests.helpers import compose_train, quiet_trainer, small_classifier
@@ -152,7 +152,7 @@ def test_statistics_equal_pandas_and_come_from_the_cache_on_the_next_run(tmp_pat
     def no_pass(*args, **kwargs):
         raise AssertionError("read the files again")
 
-    monkeypatch.setattr("multiout.data.stream_statistics.compute_statistics", no_pass)
+    monkeypatch.setattr("multiout.data.stream.statistics.compute_statistics", no_pass)
     cached_mean, *_ = streamed(tmp_path).feature_statistics()
     assert torch.equal(cached_mean, mean)
     # A changed file is a new key: the pass runs again.
@@ -229,7 +229,7 @@ def test_prepare_data_makes_the_one_pass_that_setup_on_every_other_process_reads
         passes.append(1)
         return compute(*args, **kwargs)
 
-    monkeypatch.setattr("multiout.data.stream_statistics.compute_statistics", counted)
+    monkeypatch.setattr("multiout.data.stream.statistics.compute_statistics", counted)
     streamed(tmp_path).prepare_data()  # Lightning: one process per node
     assert len(passes) == 1
     assert len(list((tmp_path / "train").glob(".multiout-statistics-*.json"))) == 1
@@ -245,7 +245,7 @@ def test_prepare_data_makes_the_one_pass_that_setup_on_every_other_process_reads
     def refused(*args, **kwargs):
         raise PermissionError("read-only")
 
-    monkeypatch.setattr("multiout.data.stream_statistics.write_json_atomic", refused)
+    monkeypatch.setattr("multiout.data.stream.statistics.write_json_atomic", refused)
     write_dataset(tmp_path / "train", seed=1)
     streamed(tmp_path).prepare_data()
     unwritable = streamed(tmp_path)
@@ -259,7 +259,7 @@ def test_validating_or_testing_makes_no_statistics_pass(tmp_path, monkeypatch):
     write_dataset(tmp_path / "train")
     passes = []
     monkeypatch.setattr(
-        "multiout.data.stream_statistics.compute_statistics", lambda *a, **k: passes.append(1)
+        "multiout.data.stream.statistics.compute_statistics", lambda *a, **k: passes.append(1)
     )
     datamodule = streamed(tmp_path, val_path=str(tmp_path / "train"), test_path=str(tmp_path / "train"))
     trainer = quiet_trainer(tmp_path, limit_val_batches=2, limit_test_batches=2)

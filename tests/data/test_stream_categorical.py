@@ -13,9 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from multiout.data.median_sample import MedianSample
-from multiout.data.stream import StreamDataModule
-from multiout.data.tabular import TabularDataModule
+from multiout.data.stream.datamodule import StreamDataModule
+from multiout.data.tables.datamodule import TabularDataModule
+from multiout.data.tables.median_sample import MedianSample
 from multiout.errors import InputError
 from multiout.runtime.run import run_evaluate, run_predict, run_train
 from tests.helpers import compose_task
@@ -130,7 +130,7 @@ def test_statistics_cache_keeps_vocabularies_and_is_keyed_by_the_new_options(tmp
     def no_pass(*args, **kwargs):
         raise AssertionError("read the files again")
 
-    monkeypatch.setattr("multiout.data.stream_statistics.compute_statistics", no_pass)
+    monkeypatch.setattr("multiout.data.stream.statistics.compute_statistics", no_pass)
     again = streamed(path, cache_statistics=True)
     assert again.categorical_features == vocabularies and again.imputed_features == ["income"]
     for a, b in zip(again.feature_statistics(), statistics, strict=True):

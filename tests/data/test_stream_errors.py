@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from multiout.data.stream import StreamDataModule
+from multiout.data.stream.datamodule import StreamDataModule
 from multiout.errors import InputError
 from tests.data.stream_files import write_dataset
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import torch
 
-from multiout.data.tabular import TabularDataModule
+from multiout.data.tables.datamodule import TabularDataModule
 from tests.data.tabular_files import loaded, make_frame, write_table
 
 LABELS = {-1: 0, 0: 1, 1: 2}

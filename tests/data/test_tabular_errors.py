@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from multiout.data.tabular import TabularDataModule
+from multiout.data.tables.datamodule import TabularDataModule
 from multiout.errors import InputError
 from tests.data.tabular_files import loaded, make_frame, write_table
 

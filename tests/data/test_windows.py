@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from multiout.data.windows import WindowsDataModule
+from multiout.data.windows.datamodule import WindowsDataModule
 from multiout.errors import InputError
 from tests.data.tabular_files import make_frame, write_table
 from tests.helpers import quiet_trainer

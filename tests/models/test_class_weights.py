@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 import torch
 
-from multiout.data.tabular import TabularDataModule
+from multiout.data.tables.datamodule import TabularDataModule
 from multiout.errors import InputError
 from multiout.models.classifier import MultiOutputClassifier
 from tests.helpers import spec_dict

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from multiout.data.stream import StreamDataModule
+from multiout.data.stream.datamodule import StreamDataModule
 from tests.data.stream_files import write_dataset
 from tests.object_store.endpoint import use_endpoint
 
@@ -69,7 +69,7 @@ def test_a_read_only_bucket_caches_the_statistics_locally_and_the_next_run_reads
     def no_pass(*args, **kwargs):
         raise AssertionError("read the files again")
 
-    monkeypatch.setattr("multiout.data.stream_statistics.compute_statistics", no_pass)
+    monkeypatch.setattr("multiout.data.stream.statistics.compute_statistics", no_pass)
     again, _, _ = StreamDataModule(
         train_path=f"s3://{bucket}/train", exclude_columns=["key"]
     ).feature_statistics()

@@ -20,8 +20,8 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from sklearn.utils.class_weight import compute_class_weight
 
 from multiout.callbacks.prediction_writer import PredictionCSVWriter
-from multiout.data.stream import StreamDataModule
-from multiout.data.tabular import TabularDataModule
+from multiout.data.stream.datamodule import StreamDataModule
+from multiout.data.tables.datamodule import TabularDataModule
 from multiout.metrics.results import EvalMetrics
 from multiout.runtime.build import build, build_model, build_trainer, data_spec
 from multiout.runtime.faults.last_checkpoint import LastCheckpoint

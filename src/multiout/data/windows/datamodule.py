@@ -20,16 +20,16 @@ import torch
 from torch import Tensor
 
 from multiout.data.batching import BatchDataset, Batches
-from multiout.data.columns import Columns
-from multiout.data.labels import LabelMapping, distinct_labels
-from multiout.data.missing import imputation_statistics, imputed_features
-from multiout.data.series_splits import check_series_length, series_layout, split_series, window_ends
 from multiout.data.spec import DataSpec, table_spec
 from multiout.data.splits import SPLITS
-from multiout.data.table import Table, read_columns, read_table
-from multiout.data.tabular import _permute_rows_, _split_files, check_feature_options, table_columns
+from multiout.data.tables.columns import Columns
+from multiout.data.tables.datamodule import _permute_rows_, _split_files, check_feature_options, table_columns
+from multiout.data.tables.labels import LabelMapping, distinct_labels
+from multiout.data.tables.missing import imputation_statistics, imputed_features
+from multiout.data.tables.read import Table, read_columns, read_table
+from multiout.data.tables.vocabularies import to_vocabularies_, training_vocabularies
 from multiout.data.tensor_datamodule import TensorDataModule
-from multiout.data.vocabularies import to_vocabularies_, training_vocabularies
+from multiout.data.windows.series import check_series_length, series_layout, split_series, window_ends
 from multiout.errors import InputError
 from multiout.metrics.per_channel import label_counts
 

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
-from multiout.data.columns import Columns
+from multiout.data.tables.columns import Columns
 from multiout.errors import InputError
 from multiout.runtime import storage
 

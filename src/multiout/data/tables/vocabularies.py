@@ -8,7 +8,7 @@ from pathlib import Path
 
 from torch import Tensor
 
-from multiout.data.encoding import FileCategories, vocabulary
+from multiout.data.tables.categories import FileCategories, vocabulary
 from multiout.errors import InputError
 
 log = logging.getLogger(__name__)

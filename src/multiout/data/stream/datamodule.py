@@ -24,17 +24,17 @@ from lightning.pytorch.accelerators import CUDAAccelerator
 from lightning.pytorch.trainer.states import TrainerFn
 from torch import Tensor
 
-from multiout.data.columns import Columns, resolve_column_names, schema_categorical
-from multiout.data.labels import LabelMapping, distinct_labels, resolve_label_values
-from multiout.data.missing import check_missing_shares
-from multiout.data.parquet_files import check_schema, open_split
 from multiout.data.spec import DataSpec
 from multiout.data.splits import SPLITS
-from multiout.data.stream_batches import StreamBatches, StreamSampler
-from multiout.data.stream_rows import RowEncoder
-from multiout.data.stream_statistics import SplitStatistics, cached_statistics, compute_statistics
-from multiout.data.table import check_feature_types
-from multiout.data.tabular import check_feature_options, columns_spec
+from multiout.data.stream.batches import StreamBatches, StreamSampler
+from multiout.data.stream.parquet_files import check_schema, open_split
+from multiout.data.stream.rows import RowEncoder
+from multiout.data.stream.statistics import SplitStatistics, cached_statistics, compute_statistics
+from multiout.data.tables.columns import Columns, resolve_column_names, schema_categorical
+from multiout.data.tables.datamodule import check_feature_options, columns_spec
+from multiout.data.tables.labels import LabelMapping, distinct_labels, resolve_label_values
+from multiout.data.tables.missing import check_missing_shares
+from multiout.data.tables.read import check_feature_types
 from multiout.data.tensor_datamodule import TensorDataModule
 from multiout.errors import InputError
 

@@ -19,9 +19,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from multiout.data.columns import Columns, file_columns, file_format
-from multiout.data.encoding import FileCategories
-from multiout.data.labels import BadLabels, LabelMapping
+from multiout.data.tables.categories import FileCategories
+from multiout.data.tables.columns import Columns, file_columns, file_format
+from multiout.data.tables.labels import BadLabels, LabelMapping
 from multiout.errors import InputError
 from multiout.runtime import storage
 

@@ -3,7 +3,7 @@
 Headers are read and checked when the module is built, every value in `setup`: a bad file,
 column or label stops the run before training starts. Numeric features stay as they are in
 the file (NaN where missing); categorical ones become indices of the training split's
-vocabulary (`data/encoding.py`). The training split's statistics, vocabularies and gaps are
+vocabulary (`data/tables/categories.py`). The training split's statistics, vocabularies and gaps are
 handed to the model, which standardizes, imputes and embeds with them and keeps them in its
 checkpoint, so that evaluation and prediction on new files transform features exactly as
 training did.
@@ -21,19 +21,19 @@ import torch
 from torch import Tensor
 
 from multiout.data.batching import Batches
-from multiout.data.columns import Columns, resolve_categorical, resolve_columns
-from multiout.data.encoding import FileCategories
-from multiout.data.labels import LabelMapping, distinct_labels, resolve_label_values
-from multiout.data.missing import imputation_statistics, imputed_features
 from multiout.data.spec import DataSpec, table_spec
 from multiout.data.splits import SPLITS, split_indices, split_sizes
-from multiout.data.table import Table, read_columns, read_table
+from multiout.data.tables.categories import FileCategories
+from multiout.data.tables.columns import Columns, resolve_categorical, resolve_columns
+from multiout.data.tables.labels import LabelMapping, distinct_labels, resolve_label_values
+from multiout.data.tables.missing import imputation_statistics, imputed_features
+from multiout.data.tables.read import Table, read_columns, read_table
+from multiout.data.tables.vocabularies import encode_categories_
 from multiout.data.tensor_datamodule import TensorDataModule
-from multiout.data.vocabularies import encode_categories_
 from multiout.errors import InputError
 
 if TYPE_CHECKING:
-    from multiout.data.stream import StreamDataModule
+    from multiout.data.stream.datamodule import StreamDataModule
 from multiout.metrics.per_channel import label_counts
 
 MISSING_FEATURES = ("impute", "error")

@@ -22,12 +22,12 @@ import pyarrow as pa
 import torch
 from torch import Tensor
 
-from multiout.data.columns import Columns
-from multiout.data.encoding import UNKNOWN, category_indices
-from multiout.data.labels import BadLabels, LabelMapping
-from multiout.data.parquet_files import RowGroup
-from multiout.data.table import missing_error, write_features
-from multiout.data.vocabularies import log_unseen
+from multiout.data.stream.parquet_files import RowGroup
+from multiout.data.tables.categories import UNKNOWN, category_indices
+from multiout.data.tables.columns import Columns
+from multiout.data.tables.labels import BadLabels, LabelMapping
+from multiout.data.tables.read import missing_error, write_features
+from multiout.data.tables.vocabularies import log_unseen
 from multiout.errors import InputError
 
 

@@ -13,7 +13,7 @@ import torch
 from torch import Tensor
 
 from multiout.data.splits import SPLITS, split_sizes
-from multiout.data.table import read_columns
+from multiout.data.tables.read import read_columns
 from multiout.errors import InputError
 
 

@@ -25,11 +25,11 @@ import pyarrow.compute as pc
 import torch
 from torch import Tensor
 
-from multiout.data.encoding import category_strings, vocabulary
-from multiout.data.median_sample import SAMPLE_SIZE, MedianSample
-from multiout.data.parquet_files import ParquetSplit
-from multiout.data.stream_rows import RowEncoder
-from multiout.data.vocabularies import check_vocabulary_size
+from multiout.data.stream.parquet_files import ParquetSplit
+from multiout.data.stream.rows import RowEncoder
+from multiout.data.tables.categories import category_strings, vocabulary
+from multiout.data.tables.median_sample import SAMPLE_SIZE, MedianSample
+from multiout.data.tables.vocabularies import check_vocabulary_size
 from multiout.errors import InputError
 from multiout.metrics.per_channel import label_counts
 from multiout.runtime import storage

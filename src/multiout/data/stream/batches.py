@@ -11,8 +11,8 @@ import torch
 from torch import Tensor
 
 from multiout.data.batching import ShardedBatchSampler, derived_seed, epoch_generator
-from multiout.data.parquet_files import ParquetSplit
-from multiout.data.stream_rows import RowEncoder, RowSource, rank_batches
+from multiout.data.stream.parquet_files import ParquetSplit
+from multiout.data.stream.rows import RowEncoder, RowSource, rank_batches
 
 
 class StreamSampler(ShardedBatchSampler):

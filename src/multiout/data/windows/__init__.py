@@ -1,0 +1,1 @@
+"""Windows over time-ordered tables (`data=windows`): each example is the last `window` rows."""
