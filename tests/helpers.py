@@ -208,3 +208,16 @@ class RecordTrainingRows(L.Callback):
             self.dirpath.mkdir(parents=True, exist_ok=True)
             text = "".join(f"{row}\n" for row in self.rows)
             (self.dirpath / f"rows_{trainer.global_rank}.txt").write_text(text)
+
+
+def feature_statistics(datamodule) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The mean, standard deviation and median `[F]` that a data module's spec hands the model."""
+    statistics = datamodule.data_spec().input.statistics
+    return tuple(torch.tensor(statistics[key]) for key in ("mean", "std", "median"))  # type: ignore[return-value]
+
+
+def train_label_counts(datamodule) -> torch.Tensor:
+    """The `[C, K]` training label counts of a data module's spec (K: the widest channel)."""
+    counts = datamodule.data_spec().output.label_counts
+    width = max(len(row) for row in counts)
+    return torch.tensor([row + [0] * (width - len(row)) for row in counts])

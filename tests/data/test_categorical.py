@@ -9,7 +9,6 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from multiout.data.tables.categories import build_vocabularies, encode_features
 from multiout.data.tables.datamodule import TabularDataModule
 from multiout.errors import InputError
 from tests.data.tabular_files import loaded, make_frame, write_table
@@ -86,21 +85,9 @@ def test_vocabularies_from_a_checkpoint_are_used_as_given(tmp_path):
         assert torch.equal(x[:, dm.feature_names.index(name)], expected_indices(frame[name], values))
 
 
-@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
-def test_build_vocabularies_and_encode_features_give_the_data_modules_tensors(tmp_path, suffix):
-    frame = frame_with_categories()
-    path = write_table(frame, tmp_path / f"d{suffix}")
-    dm = loaded(train_path=path, val_path=path, test_path=path, exclude_columns=["id"])
-    table = pq.read_table(path) if suffix == ".parquet" else pa.Table.from_pandas(pd.read_csv(path))
-    vocabularies = build_vocabularies(table.to_batches(max_chunksize=7), ["region", "flag"])
-    assert vocabularies == dm.categorical_features
-    x = encode_features(table, dm.feature_names, vocabularies)
-    assert torch.equal(x.nan_to_num(-7), dm.splits["train"][0].nan_to_num(-7))
-
-
 def error_of(**kwargs) -> str:
     with pytest.raises(InputError) as info:
-        loaded(**kwargs).imputed_features  # noqa: B018 (what the model is built with)
+        loaded(**kwargs).data_spec()
     return str(info.value)
 
 

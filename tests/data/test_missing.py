@@ -10,6 +10,7 @@ import torch
 from multiout.errors import InputError
 from multiout.models.classifier import MultiOutputClassifier
 from tests.data.tabular_files import loaded, make_frame, write_table
+from tests.helpers import feature_statistics
 
 FEATURES = ["f0", "f1", "f2"]
 
@@ -34,7 +35,7 @@ def test_statistics_are_pandas_median_mean_and_std_of_the_training_rows(tmp_path
     frame = frame_with_gaps()
     dm = ordered(write_table(frame, tmp_path / f"d{suffix}"))
     train = frame.loc[:79, FEATURES].astype(np.float32).astype(np.float64)
-    mean, std, median = dm.feature_statistics()
+    mean, std, median = feature_statistics(dm)
     np.testing.assert_allclose(median, train.median(), rtol=1e-6)
     np.testing.assert_allclose(mean, train.mean(), rtol=1e-6)
     np.testing.assert_allclose(std, train.std(ddof=0), rtol=1e-6)
@@ -45,7 +46,7 @@ def test_columns_with_gaps_in_training_get_indicators_and_one_log_line(tmp_path,
     frame = frame_with_gaps()
     dm = ordered(write_table(frame, tmp_path / "d.csv"))
     with caplog.at_level(logging.INFO):
-        assert dm.imputed_features == ["f0", "f2"]
+        assert dm.data_spec().input.imputed == ["f0", "f2"]
     shares = frame.loc[:79, ["f0", "f2"]].isna().mean()
     lines = [r.getMessage() for r in caplog.records if "missing feature values" in r.getMessage()]
     assert len(lines) == 1
@@ -72,7 +73,7 @@ def test_the_model_imputes_the_training_median_and_flags_the_gap(tmp_path):
 
 def error_of(**kwargs) -> str:
     with pytest.raises(InputError) as info:
-        ordered(**kwargs).imputed_features  # noqa: B018 (what the model is built with)
+        ordered(**kwargs).data_spec()
     return str(info.value)
 
 

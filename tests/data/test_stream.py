@@ -18,7 +18,13 @@ from multiout.data.stream.rows import rank_batches
 from multiout.data.tables.labels import BadLabels, LabelMapping
 from multiout.runtime.run import run_train
 from tests.data.stream_files import class_ids, write_dataset
-from tests.helpers import compose_train, quiet_trainer, small_classifier
+from tests.helpers import (
+    compose_train,
+    feature_statistics,
+    quiet_trainer,
+    small_classifier,
+    train_label_counts,
+)
 
 FEATURES = ["row", "f1", "f2"]
 
@@ -140,10 +146,10 @@ def test_the_data_module_state_carries_the_position_into_the_next_loader(tmp_pat
 
 def test_statistics_equal_pandas_and_come_from_the_cache_on_the_next_run(tmp_path, monkeypatch):
     frame = write_dataset(tmp_path / "train")
-    mean, std, _ = streamed(tmp_path).feature_statistics()
+    mean, std, _ = feature_statistics(streamed(tmp_path))
     np.testing.assert_allclose(mean.numpy(), frame[FEATURES].mean().to_numpy(), rtol=1e-6)
     np.testing.assert_allclose(std.numpy(), frame[FEATURES].std(ddof=0).to_numpy(), rtol=1e-6)
-    counts = streamed(tmp_path).train_label_counts()
+    counts = train_label_counts(streamed(tmp_path))
     ids = class_ids(frame)
     expected = [[int((ids[:, c] == k).sum()) for k in range(3)] for c in range(3)]
     assert counts.tolist() == expected
@@ -153,12 +159,12 @@ def test_statistics_equal_pandas_and_come_from_the_cache_on_the_next_run(tmp_pat
         raise AssertionError("read the files again")
 
     monkeypatch.setattr("multiout.data.stream.statistics.compute_statistics", no_pass)
-    cached_mean, *_ = streamed(tmp_path).feature_statistics()
+    cached_mean, *_ = feature_statistics(streamed(tmp_path))
     assert torch.equal(cached_mean, mean)
     # A changed file is a new key: the pass runs again.
     write_dataset(tmp_path / "train", seed=1)
     with pytest.raises(AssertionError, match="read the files again"):
-        streamed(tmp_path).feature_statistics()
+        feature_statistics(streamed(tmp_path))
 
 
 @pytest.mark.parametrize("world_size", [1, 2])
@@ -215,7 +221,7 @@ def test_the_config_builds_the_module_and_a_run_trains_and_tests_on_it(tmp_path)
 
 def test_statistics_without_the_cache_leave_the_data_directory_as_it_was(tmp_path):
     frame = write_dataset(tmp_path / "train")
-    mean, *_ = streamed(tmp_path, cache_statistics=False).feature_statistics()
+    mean, *_ = feature_statistics(streamed(tmp_path, cache_statistics=False))
     np.testing.assert_allclose(mean.numpy(), frame[FEATURES].mean().to_numpy(), rtol=1e-6)
     assert sorted(p.name for p in (tmp_path / "train").iterdir()) == [f"part-{i}.parquet" for i in range(5)]
 
@@ -236,7 +242,7 @@ def test_prepare_data_makes_the_one_pass_that_setup_on_every_other_process_reads
     other = streamed(tmp_path)  # another process: its own module
     other.setup("fit")
     assert len(passes) == 1
-    mean, *_ = other.feature_statistics()
+    mean, *_ = feature_statistics(other)
     np.testing.assert_allclose(mean.numpy(), frame[FEATURES].mean().to_numpy(), rtol=1e-6)
     assert len(passes) == 1
 
@@ -251,7 +257,7 @@ def test_prepare_data_makes_the_one_pass_that_setup_on_every_other_process_reads
     unwritable = streamed(tmp_path)
     unwritable.setup("fit")
     assert len(passes) == 3
-    unwritable.feature_statistics()
+    feature_statistics(unwritable)
     assert len(passes) == 3
 
 

@@ -18,7 +18,7 @@ from multiout.data.tables.datamodule import TabularDataModule
 from multiout.data.tables.median_sample import MedianSample
 from multiout.errors import InputError
 from multiout.runtime.run import run_evaluate, run_predict, run_train
-from tests.helpers import compose_task
+from tests.helpers import compose_task, feature_statistics
 
 LAYOUT = ((23, 7), (1, 1), (40, 40), (36, 9))  # rows and row-group size of each file
 LABELS = ["down", "flat", "up"]
@@ -75,11 +75,11 @@ def test_streamed_batches_equal_the_tabular_modules_and_pandas(tmp_path):
     assert stream.categorical_features == table.categorical_features == {
         "region": ["east", "north", "south", None], "shop": ["a", "b", "c"], "open": ["False", "True"],
     }  # fmt: skip
-    assert stream.imputed_features == table.imputed_features == ["income"]
+    assert stream.data_spec().input.imputed == table.data_spec().input.imputed == ["income"]
     x, y = all_rows(stream)
     torch.testing.assert_close(x, table.splits["train"][0], equal_nan=True, rtol=0, atol=0)
     assert torch.equal(y, table.splits["train"][1])
-    mean, std, median = stream.feature_statistics()
+    mean, std, median = feature_statistics(stream)
     numeric = frame[["income", "age"]]
     np.testing.assert_allclose(median[3:].numpy(), numeric.median().to_numpy(), rtol=1e-6)
     np.testing.assert_allclose(mean[3:].numpy(), numeric.mean().to_numpy(), rtol=1e-5)
@@ -87,7 +87,7 @@ def test_streamed_batches_equal_the_tabular_modules_and_pandas(tmp_path):
     assert (
         mean[:3].tolist() == [0, 0, 0] and std[:3].tolist() == [1, 1, 1] and median[:3].tolist() == [0, 0, 0]
     )
-    for expected, got in zip(table.feature_statistics(), (mean, std, median), strict=True):
+    for expected, got in zip(feature_statistics(table), (mean, std, median), strict=True):
         torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
 
 
@@ -125,23 +125,23 @@ def test_median_is_exact_up_to_the_sample_size_and_close_beyond_it():
 def test_statistics_cache_keeps_vocabularies_and_is_keyed_by_the_new_options(tmp_path, monkeypatch):
     path = write_parts(frame_with_categories(), tmp_path / "train")
     first = streamed(path, cache_statistics=True)
-    vocabularies, statistics = first.categorical_features, first.feature_statistics()
+    vocabularies, statistics = first.categorical_features, feature_statistics(first)
 
     def no_pass(*args, **kwargs):
         raise AssertionError("read the files again")
 
     monkeypatch.setattr("multiout.data.stream.statistics.compute_statistics", no_pass)
     again = streamed(path, cache_statistics=True)
-    assert again.categorical_features == vocabularies and again.imputed_features == ["income"]
-    for a, b in zip(again.feature_statistics(), statistics, strict=True):
+    assert again.categorical_features == vocabularies and again.data_spec().input.imputed == ["income"]
+    for a, b in zip(feature_statistics(again), statistics, strict=True):
         assert torch.equal(a, b)
     with pytest.raises(AssertionError, match="read the files again"):
-        streamed(path, cache_statistics=True, max_categories=50).feature_statistics()
+        feature_statistics(streamed(path, cache_statistics=True, max_categories=50))
 
 
 def error_of(path: str, **options) -> str:
     with pytest.raises(InputError) as info:
-        streamed(path, **options).imputed_features  # noqa: B018 (what the model is built with)
+        streamed(path, **options).data_spec()
     message = str(info.value)
     assert "\n" not in message
     return message

@@ -8,6 +8,7 @@ import pytest
 from multiout.data.stream.datamodule import StreamDataModule
 from multiout.errors import InputError
 from tests.data.stream_files import write_dataset
+from tests.helpers import feature_statistics
 
 
 def test_a_glob_that_matches_nothing_names_the_key_and_pattern(tmp_path):
@@ -62,4 +63,4 @@ def test_a_text_feature_and_an_unknown_label_are_named(tmp_path):
     datamodule = StreamDataModule(train_path=str(tmp_path / "train"), exclude_columns=["key"])
     # The one pass over the training files checks every label before training starts.
     with pytest.raises(InputError, match=r"part-3.parquet: target column 'y_c' has label 2.0, .* \(first at row 7, 1 row\)"):  # fmt: skip
-        datamodule.feature_statistics()
+        feature_statistics(datamodule)

@@ -7,6 +7,7 @@ import torch
 
 from multiout.data.tables.datamodule import TabularDataModule
 from tests.data.tabular_files import loaded, make_frame, write_table
+from tests.helpers import feature_statistics
 
 LABELS = {-1: 0, 0: 1, 1: 2}
 
@@ -66,7 +67,7 @@ def test_standardization_statistics_come_from_the_training_split_only(tmp_path):
         exclude_columns=["id"],
     )
     features = train[["f0", "f1", "f2"]].to_numpy().astype(np.float32).astype(np.float64)
-    mean, std, _ = dm.feature_statistics()
+    mean, std, _ = feature_statistics(dm)
     np.testing.assert_allclose(mean, features.mean(axis=0), rtol=1e-6)
     np.testing.assert_allclose(std, features.std(axis=0), rtol=1e-6)
 
@@ -77,7 +78,7 @@ def test_one_files_standardization_comes_from_its_training_rows_only(tmp_path):
     dm = loaded(path=write_table(frame, tmp_path / "d.csv"), exclude_columns=["id"],
                 val_fraction=0.1, test_fraction=0.1, ordered_split=True)  # fmt: skip
     features = frame.loc[:79, ["f0", "f1", "f2"]].to_numpy().astype(np.float32).astype(np.float64)
-    mean, std, _ = dm.feature_statistics()
+    mean, std, _ = feature_statistics(dm)
     np.testing.assert_allclose(mean, features.mean(axis=0), rtol=1e-6)
     np.testing.assert_allclose(std, features.std(axis=0), rtol=1e-6)
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from multiout.data.stream.datamodule import StreamDataModule
 from tests.data.stream_files import write_dataset
+from tests.helpers import feature_statistics
 from tests.object_store.endpoint import use_endpoint
 
 FEATURES = ["row", "f1", "f2"]
@@ -61,7 +62,7 @@ def test_a_read_only_bucket_caches_the_statistics_locally_and_the_next_run_reads
     s3.client().put_bucket_policy(Bucket=bucket, Policy=json.dumps(DENY_WRITES(bucket)))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     module = StreamDataModule(train_path=f"s3://{bucket}/train", exclude_columns=["key"])
-    mean, _, _ = module.feature_statistics()
+    mean, _, _ = feature_statistics(module)
     assert s3.keys(bucket, "train/") == [f"train/part-{i}.parquet" for i in range(5)]
     cached = list((tmp_path / "cache" / "multiout" / "statistics").glob(".multiout-statistics-*.json"))
     assert len(cached) == 1
@@ -70,9 +71,9 @@ def test_a_read_only_bucket_caches_the_statistics_locally_and_the_next_run_reads
         raise AssertionError("read the files again")
 
     monkeypatch.setattr("multiout.data.stream.statistics.compute_statistics", no_pass)
-    again, _, _ = StreamDataModule(
-        train_path=f"s3://{bucket}/train", exclude_columns=["key"]
-    ).feature_statistics()
+    again, _, _ = feature_statistics(
+        StreamDataModule(train_path=f"s3://{bucket}/train", exclude_columns=["key"])
+    )
     assert again.tolist() == mean.tolist()
 
 
@@ -101,7 +102,7 @@ def test_storage_options_in_the_data_config_stand_in_for_the_environment(tmp_pat
     module = StreamDataModule(
         train_path=f"s3://{bucket}/train", exclude_columns=["key"], storage_options=options
     )
-    mean, _, _ = module.feature_statistics()
+    mean, _, _ = feature_statistics(module)
     np.testing.assert_allclose(mean.numpy(), frame[FEATURES].mean().to_numpy(), rtol=1e-6)
     # The cache went beside the files, through the same options.
     assert [k for k in endpoint.keys(bucket, "train/") if ".multiout-statistics-" in k]

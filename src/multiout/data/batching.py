@@ -7,6 +7,7 @@ every sample exactly once: no padding with repeated samples, no dropped tail.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -16,6 +17,8 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from multiout.errors import InputError
+
+log = logging.getLogger(__name__)
 
 
 class BatchDataset(Dataset):
@@ -295,3 +298,37 @@ def batch_loader(
     gathered on `device` where the dataset's tensors are (see `ShardedBatches`)."""
     sampler = ShardedBatchSampler(len(dataset), batch_size, shuffle, seed, rank, world_size)
     return ShardedBatches(dataset, sampler, pin_memory, num_workers, device)
+
+
+class EpochPosition:
+    """How far the current training epoch has got: a data module's `state_dict`, saved in every
+    checkpoint and restored before training resumes, so a mid-epoch checkpoint continues the
+    same epoch with the next batch. `track` is given each new training loader's sampler."""
+
+    def __init__(self) -> None:
+        self.sampler: ShardedBatchSampler | None = None
+        self.pending: dict[str, int] | None = None  # restored before the loader existed
+
+    def track(self, loader: object) -> None:
+        sampler = getattr(loader, "sampler", None)
+        # Overfitting mode uses a plain sequential loader, which has no resume bookkeeping.
+        self.sampler = sampler if isinstance(sampler, ShardedBatchSampler) else None
+        if self.sampler is not None and self.pending is not None:
+            self.sampler.load_state_dict(self.pending)
+            self.pending = None
+
+    def state_dict(self) -> dict[str, dict[str, int]]:
+        return {"train_sampler": self.sampler.state_dict()} if self.sampler else {}
+
+    def load_state_dict(self, state: dict[str, dict[str, int]], num_workers: int = 0) -> None:
+        if "train_sampler" not in state:
+            return
+        if state["train_sampler"]["batches_done"] and num_workers:
+            log.warning(
+                "resuming mid-epoch with data.num_workers > 0: the checkpoint counted batches the "
+                "workers had fetched ahead, so up to that many untrained batches are skipped"
+            )
+        if self.sampler is not None:
+            self.sampler.load_state_dict(state["train_sampler"])
+        else:
+            self.pending = state["train_sampler"]

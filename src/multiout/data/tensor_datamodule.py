@@ -13,8 +13,8 @@ from torch import Tensor
 from multiout.data.batching import (
     BatchDataset,
     Batches,
+    EpochPosition,
     IndexedTensors,
-    ShardedBatchSampler,
     batch_loader,
     sequential_loader,
 )
@@ -67,17 +67,11 @@ class TensorDataModule(L.LightningDataModule):
         self.splits: dict[str, tuple[Tensor, ...]] = {}
         self.resident: dict[str, tuple[Tensor, ...]] = {}  # splits moved to the accelerator
         self.ignore_index = -100  # the label of a missing cell; data with such cells set it
-        self._train_sampler: ShardedBatchSampler | None = None
-        self._train_sampler_state: dict[str, int] | None = None
+        self.position = EpochPosition()
 
     def train_dataloader(self) -> Batches:
         loader = self._loader("train", shuffle=True)
-        # Overfitting mode uses a plain sequential loader, which has no resume bookkeeping.
-        sampler = getattr(loader, "sampler", None)
-        self._train_sampler = sampler if isinstance(sampler, ShardedBatchSampler) else None
-        if self._train_sampler is not None and self._train_sampler_state is not None:
-            self._train_sampler.load_state_dict(self._train_sampler_state)
-            self._train_sampler_state = None
+        self.position.track(loader)
         return loader
 
     def data_spec(self) -> DataSpec:
@@ -100,31 +94,15 @@ class TensorDataModule(L.LightningDataModule):
 
     def state_dict(self) -> dict[str, dict[str, int]]:
         """Saved in every checkpoint: how far the current training epoch has got."""
-        return {"train_sampler": self._train_sampler.state_dict()} if self._train_sampler else {}
+        return self.position.state_dict()
 
     def load_state_dict(self, state: dict[str, dict[str, int]]) -> None:
         """Restored before training resumes, so a mid-epoch checkpoint continues the same epoch."""
-        if "train_sampler" in state:
-            if state["train_sampler"]["batches_done"] and self.num_workers:
-                log.warning(
-                    "resuming mid-epoch with data.num_workers > 0: the checkpoint counted batches the "
-                    "workers had fetched ahead, so up to that many untrained batches are skipped"
-                )
-            if self._train_sampler is not None:
-                self._train_sampler.load_state_dict(state["train_sampler"])
-            else:
-                self._train_sampler_state = state["train_sampler"]
+        self.position.load_state_dict(state, self.num_workers)
 
     def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
-        # These batches are tuples (lists, after some DataLoader pinning) of tensors: move them
-        # as such, without Lightning's walk over arbitrary collections (tens of microseconds,
-        # every step). Here rather than in the LightningModule, where Lightning would warn that
-        # a data module is also in play; a LightningModule's own override is then not used.
-        if type(batch) in (tuple, list) and all(isinstance(t, Tensor) for t in batch):
-            # Asynchronous copies as Lightning makes them: not to the CPU, not to Apple GPUs.
-            non_blocking = device.type not in ("cpu", "mps")
-            return type(batch)(t.to(device, non_blocking=non_blocking) for t in batch)
-        return super().transfer_batch_to_device(batch, device, dataloader_idx)
+        moved = move_batch(batch, device)
+        return moved if moved is not None else super().transfer_batch_to_device(batch, device, dataloader_idx)
 
     def val_dataloader(self) -> Batches:
         return self._loader("val", shuffle=False)
@@ -194,3 +172,15 @@ class TensorDataModule(L.LightningDataModule):
                 moved[id(t)] if id(t) in moved else t.to(device) for t in self.splits[split]
             )
         return device
+
+
+def move_batch(batch: Any, device: torch.device) -> Any:
+    """A batch that is a tuple (a list, after some DataLoader pinning) of tensors, moved as such
+    without Lightning's walk over arbitrary collections (tens of microseconds, every step); None
+    for any other batch. Called from the data module rather than the LightningModule, where
+    Lightning would warn that a data module is also in play."""
+    if type(batch) in (tuple, list) and all(isinstance(t, Tensor) for t in batch):
+        # Asynchronous copies as Lightning makes them: not to the CPU, not to Apple GPUs.
+        non_blocking = device.type not in ("cpu", "mps")
+        return type(batch)(t.to(device, non_blocking=non_blocking) for t in batch)
+    return None

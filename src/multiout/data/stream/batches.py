@@ -12,7 +12,7 @@ from torch import Tensor
 
 from multiout.data.batching import ShardedBatchSampler, derived_seed, epoch_generator
 from multiout.data.stream.parquet_files import ParquetSplit
-from multiout.data.stream.rows import RowEncoder, RowSource, rank_batches
+from multiout.data.stream.rows import GroupReader, RowSource, rank_batches
 
 
 class StreamSampler(ShardedBatchSampler):
@@ -50,13 +50,13 @@ class StreamBatches:
     def __init__(
         self,
         split: ParquetSplit,
-        encoder: RowEncoder,
+        reader: GroupReader,
         sampler: StreamSampler,
         window_rows: int,
         pin_memory: bool,
     ) -> None:
         self.split = split
-        self.encoder = encoder
+        self.reader = reader
         self.sampler = sampler
         self.batches_per_window = max(1, window_rows // sampler.batch_size)
         self.pin_memory = pin_memory
@@ -71,8 +71,8 @@ class StreamBatches:
         first_row, sizes = rank_batches(
             sampler.num_samples, sampler.batch_size, sampler.world_size, sampler.rank
         )
-        self.encoder.unseen = dict.fromkeys(self.encoder.unseen, 0)
-        source = RowSource(self.split.row_groups, sampler.row_group_order(), self.encoder)
+        self.reader.start_counting_unseen()
+        source = RowSource(self.split.row_groups, sampler.row_group_order(), self.reader)
         starts = list(itertools.accumulate(sizes, initial=first_row))  # each batch's first row
 
         def window(first: int) -> list[tuple]:
@@ -95,4 +95,4 @@ class StreamBatches:
                     yield batch
         if skip == 0 and not self.reported:  # the first whole epoch: one line of unseen categories
             self.reported = True
-            self.encoder.log_unseen(self.split.key)
+            self.reader.log_unseen(self.split.key)

@@ -15,31 +15,34 @@ in every checkpoint, so a run resumed mid-epoch continues with the next batch.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
+from typing import Any
 
+import lightning as L
 import pyarrow as pa
 import torch
 from lightning.pytorch.accelerators import CUDAAccelerator
 from lightning.pytorch.trainer.states import TrainerFn
-from torch import Tensor
 
+from multiout.data.batching import EpochPosition
 from multiout.data.spec import DataSpec
 from multiout.data.splits import SPLITS
 from multiout.data.stream.batches import StreamBatches, StreamSampler
 from multiout.data.stream.parquet_files import check_schema, open_split
-from multiout.data.stream.rows import RowEncoder
-from multiout.data.stream.statistics import SplitStatistics, cached_statistics, compute_statistics
+from multiout.data.stream.rows import GroupReader
+from multiout.data.stream.statistics import cached_statistics, compute_statistics
+from multiout.data.tables.categories import FileCategories, VocabularyIndices
 from multiout.data.tables.columns import Columns, resolve_column_names, schema_categorical
 from multiout.data.tables.datamodule import check_feature_options, columns_spec
+from multiout.data.tables.encoder import Categories, RowEncoder
 from multiout.data.tables.labels import LabelMapping, distinct_labels, resolve_label_values
-from multiout.data.tables.missing import check_missing_shares
 from multiout.data.tables.read import check_feature_types
-from multiout.data.tensor_datamodule import TensorDataModule
+from multiout.data.tables.statistics import TrainStatistics
+from multiout.data.tensor_datamodule import move_batch
 from multiout.errors import InputError
 
 
-class StreamDataModule(TensorDataModule):
+class StreamDataModule(L.LightningDataModule):
     """Splits from Parquet files that are never loaded whole (see the module docstring).
 
     `__init__` reads only footers: columns, types and row counts of every file are checked
@@ -72,7 +75,11 @@ class StreamDataModule(TensorDataModule):
         storage_options: dict | None = None,
         spec: dict | None = None,
     ) -> None:
-        super().__init__(batch_size, 0, shuffle_seed)
+        super().__init__()
+        if batch_size < 1:
+            raise InputError(f"data.batch_size must be a positive integer, got {batch_size}")
+        self.batch_size, self.shuffle_seed = batch_size, shuffle_seed
+        self.position = EpochPosition()
         # Rebuilt from a checkpoint (evaluate, predict): its columns, labels and vocabularies.
         trained = None if spec is None else DataSpec.from_dict(spec)
         vocabularies = None if trained is None else trained.input.categorical
@@ -104,6 +111,7 @@ class StreamDataModule(TensorDataModule):
         )
         check_feature_types(reference.schema, self.columns, reference.files[0].path, self.categorical)
         self.vocabularies = None if vocabularies is None else {k: list(v) for k, v in vocabularies.items()}
+        self._spec: DataSpec | None = None
         self.allow_missing, self.max_categories = missing_features == "impute", max_categories
         predict_columns = Columns(self.columns.features, [], self.columns.id)
         for split, files in self.files.items():
@@ -120,7 +128,7 @@ class StreamDataModule(TensorDataModule):
         self.feature_names = self.columns.features
         self.channel_names = self.columns.targets
         self.predict_ids = None  # ids travel with each predicted batch
-        self._statistics: SplitStatistics | None = None
+        self._statistics: TrainStatistics | None = None
 
     def prepare_data(self) -> None:
         """The statistics pass, on one process per node (Lightning calls this hook there only,
@@ -136,7 +144,7 @@ class StreamDataModule(TensorDataModule):
         if stage == "fit":
             self._train_statistics()
 
-    def _train_statistics(self) -> SplitStatistics:
+    def _train_statistics(self) -> TrainStatistics:
         """The training split's statistics: from the cache or one pass, once per process."""
         if self._statistics is None:
             if "train" not in self.files:
@@ -158,28 +166,15 @@ class StreamDataModule(TensorDataModule):
             self.vocabularies = self._train_statistics().vocabularies if self.categorical else {}
         return self.vocabularies
 
-    @functools.cached_property  # read by build_model and the checkpoint check: one log line
-    def imputed_features(self) -> list[str]:
-        """Numeric features with gaps in the training split: the model adds a missing indicator
-        for each (and imputes every missing number with the training median)."""
-        stats = self._train_statistics()
-        shares = {
-            name: int(gaps) / stats.rows for name, gaps in zip(self.feature_names, stats.missing, strict=True)
-        }
-        return check_missing_shares(shares, self.categorical, self.files["train"].key)
-
-    def feature_statistics(self) -> tuple[Tensor, Tensor, Tensor]:
-        """The training split's per-feature mean, standard deviation and median over the values
-        present (0, 1, 0 for categorical features): one pass, cached."""
-        return self._train_statistics().standardization()
-
-    def train_label_counts(self) -> Tensor:
-        """`[C, K]` count of each class per channel in the training labels."""
-        return torch.from_numpy(self._train_statistics().counts)
+    @property
+    def num_classes(self) -> int:
+        return max(len(values) for values in self.labels().values)
 
     def data_spec(self) -> DataSpec:
         """As `TabularDataModule.data_spec`, from the one pass over the training files."""
-        return columns_spec(self)
+        if self._spec is None:
+            self._spec = columns_spec(self, self._train_statistics(), self.files["train"].key)
+        return self._spec
 
     def labels(self) -> LabelMapping:
         """The label mapping of the target columns, `auto` resolved from the training files."""
@@ -191,19 +186,48 @@ class StreamDataModule(TensorDataModule):
             self.label_values = [distinct_labels(table.column(name), name, split.key) for name in names]
         return LabelMapping(self.columns.targets, self.label_values, self.ignore_index)
 
+    def train_dataloader(self) -> StreamBatches:
+        loader = self._loader("train", shuffle=True)
+        self.position.track(loader)
+        return loader
+
+    def val_dataloader(self) -> StreamBatches:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> StreamBatches:
+        return self._loader("test", shuffle=False)
+
     def predict_dataloader(self) -> StreamBatches:
         return self._loader("predict", shuffle=False)
 
+    def state_dict(self) -> dict[str, dict[str, int]]:
+        """Saved in every checkpoint: how far the current training epoch has got."""
+        return self.position.state_dict()
+
+    def load_state_dict(self, state: dict[str, dict[str, int]]) -> None:
+        self.position.load_state_dict(state)
+
+    def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
+        moved = move_batch(batch, device)
+        return moved if moved is not None else super().transfer_batch_to_device(batch, device, dataloader_idx)
+
     def _encoder(self, split: str, statistics_pass: bool = False) -> RowEncoder:
-        """The split's converter; the statistics pass builds the vocabularies, so has none."""
+        """The split's converter: categories as file codes in the statistics pass (which finds
+        the vocabularies), as vocabulary indices after."""
         columns = self.columns
         if split == "predict":
             columns = Columns(columns.features, [], columns.id)
-        vocabularies = None if statistics_pass else self.categorical_features
-        labels = self.labels() if columns.targets else LabelMapping([], [], self.ignore_index)
-        return RowEncoder(columns, labels, self.categorical, vocabularies, self.allow_missing)
+        categories: dict[str, Categories]
+        if statistics_pass:
+            categories = {name: FileCategories() for name in self.categorical}
+        else:
+            categories = {
+                name: VocabularyIndices(self.categorical_features[name]) for name in self.categorical
+            }
+        labels = self.labels() if columns.targets else None
+        return RowEncoder(columns, labels, categories, self.allow_missing)
 
-    def _loader(self, split: str, shuffle: bool) -> StreamBatches:  # type: ignore[override]
+    def _loader(self, split: str, shuffle: bool) -> StreamBatches:
         trainer = self.trainer
         if trainer is None:
             return self.batches(split, shuffle)
@@ -220,4 +244,6 @@ class StreamDataModule(TensorDataModule):
             raise InputError(f"data: no {split} split; set data.{split}_path")
         files = self.files[split]
         sampler = StreamSampler(files, self.batch_size, shuffle, self.shuffle_seed, rank, world_size)
-        return StreamBatches(files, self._encoder(split), sampler, self.shuffle_window, pin_memory)
+        return StreamBatches(
+            files, GroupReader(self._encoder(split)), sampler, self.shuffle_window, pin_memory
+        )

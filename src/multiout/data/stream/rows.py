@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,11 +23,8 @@ import torch
 from torch import Tensor
 
 from multiout.data.stream.parquet_files import RowGroup
-from multiout.data.tables.categories import UNKNOWN, category_indices
-from multiout.data.tables.columns import Columns
-from multiout.data.tables.labels import BadLabels, LabelMapping
-from multiout.data.tables.read import missing_error, write_features
-from multiout.data.tables.vocabularies import log_unseen
+from multiout.data.tables.categories import VocabularyIndices, log_unseen
+from multiout.data.tables.encoder import RowEncoder
 from multiout.errors import InputError
 
 
@@ -86,71 +83,41 @@ class Rows:
         return [(part, self.ids[a:b]) for part, a, b in zip(xs, bounds, bounds[1:], strict=False)]
 
 
-class RowEncoder:
-    """Reads a row group's columns and converts them into `Rows`, checking every value.
+class GroupReader:
+    """Reads a row group's columns and converts them with the row encoder (`tables/encoder.py`),
+    counting the categories training never saw (`VocabularyIndices`)."""
 
-    `categorical` features become indices of `vocabularies` (0: unseen in training, counted
-    per column in `unseen`); without vocabularies (the pass that builds them) they are 0.
-    With `allow_missing` a missing number is NaN and a missing category is a category."""
-
-    def __init__(
-        self,
-        columns: Columns,
-        labels: LabelMapping,
-        categorical: Sequence[str] = (),
-        vocabularies: Mapping[str, Sequence] | None = None,
-        allow_missing: bool = False,
-    ) -> None:
-        self.columns = columns
-        self.labels = labels
-        self.wanted = [*columns.features, *columns.targets, *([columns.id] if columns.id else [])]
-        self.feature_index = {name: j for j, name in enumerate(columns.features)}
-        self.categorical = {name: self.feature_index[name] for name in categorical}
-        self.numeric_index = {n: j for n, j in self.feature_index.items() if n not in self.categorical}
-        self.vocabularies = vocabularies
-        self.allow_missing = allow_missing
-        self.unseen = dict.fromkeys(self.categorical, 0)
+    def __init__(self, encoder: RowEncoder) -> None:
+        self.encoder = encoder
 
     def load(self, group: RowGroup) -> pa.Table:
         """The row group's columns as Arrow reads them."""
         try:
-            return group.fragment.to_table(columns=self.wanted)
+            return group.fragment.to_table(columns=self.encoder.wanted)
         except (pa.ArrowException, OSError) as err:
             raise InputError(f"{group.path}: cannot read row group ({err})") from err
 
     def read(self, group: RowGroup) -> Rows:
-        return self.encode(self.load(group), group.path, group.first_row)
-
-    def encode(self, table: pa.Table, path: str, first_row: int) -> Rows:
-        """The one conversion of Arrow rows into model input: numeric features as float32 (NaN
-        where missing), categories as vocabulary indices, labels as class ids."""
-        x = np.empty((table.num_rows, len(self.columns.features)), dtype=np.float32)
-        write_features(table, self.numeric_index, x, {}, self.allow_missing, (path, first_row))
-        for name, j in self.categorical.items():
-            column = table.column(name)
-            if not self.allow_missing and column.null_count:
-                missing_error(
-                    name, np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False)), (path, first_row)
-                )
-            if self.vocabularies is None:
-                x[:, j] = UNKNOWN
-            else:
-                x[:, j] = category_indices(column, self.vocabularies[name])
-                self.unseen[name] += int(np.count_nonzero(x[:, j] == UNKNOWN))
-        y = None
-        if self.columns.targets:
-            bad = BadLabels()
-            y = np.empty((table.num_rows, len(self.columns.targets)), dtype=np.int64)
-            self.labels.write(table, y, (path, first_row), bad)
-            bad.check(path, self.labels)
+        table = self.load(group)
+        x, y = self.encoder.encode(table, group.path, group.first_row)
         ids = None
-        if self.columns.id is not None:
-            ids = table.column(self.columns.id).cast(pa.string()).combine_chunks()
+        if self.encoder.columns.id is not None:
+            ids = table.column(self.encoder.columns.id).cast(pa.string()).combine_chunks()
         return Rows(x, y, ids)
 
+    def start_counting_unseen(self) -> None:
+        for categories in self.encoder.categories.values():
+            if isinstance(categories, VocabularyIndices):
+                categories.unseen = 0
+
     def log_unseen(self, split: str) -> None:
-        """One line for the values training never saw (now unknown), counted in `encode`."""
-        log_unseen(split, self.unseen)
+        """One line for the values training never saw (now unknown), counted as rows were read."""
+        unseen = {
+            name: categories.unseen
+            for name, categories in self.encoder.categories.items()
+            if isinstance(categories, VocabularyIndices)
+        }
+        log_unseen(split, unseen)
 
 
 class RowSource:
@@ -158,10 +125,10 @@ class RowSource:
     groups it overlaps. The last row group read is kept, so consecutive ranges read each
     row group once."""
 
-    def __init__(self, groups: Sequence[RowGroup], order: Sequence[int], encoder: RowEncoder) -> None:
+    def __init__(self, groups: Sequence[RowGroup], order: Sequence[int], reader: GroupReader) -> None:
         self.groups = [groups[i] for i in order]
         self.starts = [0, *itertools.accumulate(group.num_rows for group in self.groups)]
-        self.encoder = encoder
+        self.reader = reader
         self._last: tuple[int, Rows] | None = None
 
     def read(self, start: int, stop: int) -> Rows:
@@ -179,5 +146,5 @@ class RowSource:
 
     def _group(self, index: int) -> Rows:
         if self._last is None or self._last[0] != index:
-            self._last = (index, self.encoder.read(self.groups[index]))
+            self._last = (index, self.reader.read(self.groups[index]))
         return self._last[1]

@@ -1,16 +1,22 @@
-"""Feature values as the model reads them: one float32 matrix `[N, F]` in `feature_names` order.
+"""Categorical features as the model reads them: indices of the training split's vocabulary.
 
-A numeric column is its value, NaN where it is missing (the model imputes it). A categorical
-column is its category's index, stored as a float (exact below 2**24): 0 is a category not in
-the vocabulary (unseen in training), `i + 1` is entry `i` of the column's vocabulary. A
-vocabulary is the training split's distinct values as strings, sorted, with `None` last when
-the column had missing values there: a missing category is a category of its own.
-Vocabularies are plain lists, so they travel in checkpoints and back into data modules.
+A categorical column becomes its category's index, stored in `x` as a float (exact below
+2**24): 0 is a category not in the vocabulary (unseen in training), `i + 1` is entry `i` of
+the column's vocabulary. A vocabulary is the training split's distinct values as strings,
+sorted, with `None` last when the column had missing values there: a missing category is a
+category of its own. Vocabularies are plain lists, so they travel in the data spec.
+
+Rows are read before the training split's vocabulary is known, so a reader first stores each
+value as a code numbered within the file (`FileCategories`); the statistics of the training
+rows give the vocabulary (`training_vocabulary`) and `to_vocabulary` turns codes into indices.
+A reader that already has the vocabulary (evaluate, predict, a streamed epoch) reads indices
+directly (`VocabularyIndices`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import logging
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -18,7 +24,12 @@ import pyarrow.compute as pc
 import torch
 from torch import Tensor
 
+from multiout.errors import InputError
+
+log = logging.getLogger(__name__)
+
 UNKNOWN = 0
+MISSING_CODE = 0  # a file code: a missing value is code 0 in every file
 
 
 def category_strings(column: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -42,48 +53,15 @@ def vocabulary(values: Iterable[str | None]) -> list[str | None]:
     return sorted(v for v in distinct if v is not None) + ([None] if None in distinct else [])
 
 
-def build_vocabularies(batches: Iterable[pa.RecordBatch | pa.Table], names: Sequence[str]) -> dict[str, list]:
-    """The vocabulary of each of `names` over the training rows in `batches`, a batch at a time."""
-    seen: dict[str, set[str | None]] = {name: set() for name in names}
-    for batch in batches:
-        for name in names:
-            seen[name].update(pc.unique(category_strings(batch.column(name))).to_pylist())
-    return {name: vocabulary(values) for name, values in seen.items()}
-
-
-def category_indices(column: pa.Array | pa.ChunkedArray, vocab: Sequence[str | None]) -> np.ndarray:
-    """Each value's index in `vocab` plus one (float32); 0 for a value not in it."""
-    found = pc.index_in(category_strings(column), value_set=pa.array(list(vocab), pa.string()))
-    return (pc.add(found, 1).fill_null(UNKNOWN)).to_numpy(zero_copy_only=False).astype(np.float32)
-
-
-def encode_features(
-    batch: pa.RecordBatch | pa.Table, feature_names: Sequence[str], vocabularies: Mapping[str, Sequence]
-) -> Tensor:
-    """`x [N, F]` float32 of a batch of rows: numeric values (NaN where missing) and, for the
-    columns in `vocabularies`, category indices."""
-    x = np.empty((batch.num_rows, len(feature_names)), dtype=np.float32)
-    for j, name in enumerate(feature_names):
-        column = batch.column(name)
-        if name in vocabularies:
-            x[:, j] = category_indices(column, vocabularies[name])
-        else:
-            x[:, j] = column.cast(pa.float32()).to_numpy(zero_copy_only=False)
-    return torch.from_numpy(x)
-
-
 class FileCategories:
-    """Codes of one categorical column within one file, numbered as values first appear.
-
-    A file is read before the training split (and so the vocabulary) is known; its values
-    are stored as these codes and turned into vocabulary indices by `to_vocabulary` after.
-    """
+    """Codes of one categorical column within one file: missing is `MISSING_CODE`, the other
+    values are numbered as they first appear."""
 
     def __init__(self) -> None:
-        self.values: list[str | None] = []
-        self._codes: dict[str | None, int] = {}
+        self.values: list[str | None] = [None]
+        self._codes: dict[str | None, int] = {None: MISSING_CODE}
 
-    def codes(self, column: pa.Array) -> np.ndarray:
+    def codes(self, column: pa.Array | pa.ChunkedArray) -> np.ndarray:
         """The column's codes, float32."""
         encoded = pc.dictionary_encode(category_strings(column), null_encoding="encode")
         lookup = np.array([self._code(v) for v in encoded.dictionary.to_pylist()], dtype=np.float32)
@@ -95,13 +73,56 @@ class FileCategories:
             self.values.append(value)
         return self._codes[value]
 
-    def present(self, codes: Tensor) -> list[str | None]:
-        """The values that `codes` (a subset of this file's rows) hold."""
-        return [self.values[int(c)] for c in torch.unique(codes).tolist()]
-
     def to_vocabulary(self, codes: Tensor, vocab: Sequence[str | None]) -> int:
         """Replaces `codes` in place by indices of `vocab`; returns how many are unknown (0)."""
         index = {v: i + 1 for i, v in enumerate(vocab)}
-        lookup = torch.tensor([index.get(v, UNKNOWN) for v in self.values] or [UNKNOWN], dtype=codes.dtype)
+        lookup = torch.tensor([index.get(v, UNKNOWN) for v in self.values], dtype=codes.dtype)
         codes.copy_(lookup[codes.long()])
         return int((codes == UNKNOWN).sum())
+
+
+class VocabularyIndices:
+    """Indices of a known vocabulary (0: unseen in training), counting the unseen values."""
+
+    def __init__(self, vocab: Sequence[str | None]) -> None:
+        self.value_set = pa.array(list(vocab), pa.string())
+        self.unseen = 0
+
+    def codes(self, column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+        found = pc.index_in(category_strings(column), value_set=self.value_set)
+        indices = pc.add(found, 1).fill_null(UNKNOWN).to_numpy(zero_copy_only=False).astype(np.float32)
+        self.unseen += int(np.count_nonzero(indices == UNKNOWN))
+        return indices
+
+
+def training_vocabulary(
+    name: str, file: FileCategories, codes: Iterable[int], max_categories: int, path: object
+) -> list[str | None]:
+    """The vocabulary of the values that the training rows' `codes` stand for."""
+    vocab = vocabulary(file.values[int(c)] for c in codes)
+    if len(vocab) > max_categories:  # most likely an id
+        raise InputError(
+            f"{path}: categorical column {name!r} has {len(vocab)} distinct values in the training "
+            f"split, more than data.max_categories={max_categories}; looks like an id column: put it "
+            f"in data.exclude_columns or data.id_column, or raise data.max_categories"
+        )
+    return vocab
+
+
+def to_vocabularies_(
+    split: str,
+    x: Tensor,
+    positions: dict[str, int],
+    files: dict[str, FileCategories],
+    vocabularies: dict[str, list[str | None]],
+) -> None:
+    """Replaces the file codes in `x` by vocabulary indices (0: unseen in training)."""
+    unseen = {name: files[name].to_vocabulary(x[:, j], vocabularies[name]) for name, j in positions.items()}
+    log_unseen(split, unseen)
+
+
+def log_unseen(split: str, unseen: dict[str, int]) -> None:
+    """One line for a split's values that training never saw (now unknown), per column."""
+    counts = [f"{count} value{'s' * (count != 1)} of {name!r}" for name, count in unseen.items() if count]
+    if counts:
+        log.warning(f"{split}: {', '.join(counts)} not seen in training -> unknown")

@@ -23,18 +23,17 @@ from torch import Tensor
 from multiout.data.batching import Batches
 from multiout.data.spec import DataSpec, table_spec
 from multiout.data.splits import SPLITS, split_indices, split_sizes
-from multiout.data.tables.categories import FileCategories
+from multiout.data.tables.categories import FileCategories, to_vocabularies_
 from multiout.data.tables.columns import Columns, resolve_categorical, resolve_columns
 from multiout.data.tables.labels import LabelMapping, distinct_labels, resolve_label_values
-from multiout.data.tables.missing import imputation_statistics, imputed_features
 from multiout.data.tables.read import Table, read_columns, read_table
-from multiout.data.tables.vocabularies import encode_categories_
+from multiout.data.tables.statistics import TrainStatistics, tensor_blocks, train_statistics
 from multiout.data.tensor_datamodule import TensorDataModule
 from multiout.errors import InputError
 
 if TYPE_CHECKING:
     from multiout.data.stream.datamodule import StreamDataModule
-from multiout.metrics.per_channel import label_counts
+    from multiout.data.windows.datamodule import WindowsDataModule
 
 MISSING_FEATURES = ("impute", "error")
 
@@ -59,18 +58,24 @@ def table_columns(
     return columns, categorical, resolve_label_values(label_values, columns.targets, ignore_index)
 
 
-def columns_spec(module: TabularDataModule | StreamDataModule) -> DataSpec:
-    """The spec of a table's columns: the features as the tabular encoder reads them
-    (vocabularies, gaps, the training split's statistics) and the targets with their labels."""
+def columns_spec(
+    module: TabularDataModule | StreamDataModule | WindowsDataModule,
+    statistics: TrainStatistics,
+    path: object,
+    example_shape: Sequence[int] | None = None,
+) -> DataSpec:
+    """The spec of a table's columns: the features as the tabular encoder reads them (the
+    training rows' vocabularies, gaps and statistics) and the targets with their labels."""
     return table_spec(
         module.feature_names,
-        module.categorical_features,
-        module.imputed_features,
-        module.feature_statistics(),
+        statistics.vocabularies,
+        statistics.imputed(module.feature_names, path),
+        statistics.standardization(),
         module.channel_names,
         module.labels().values,
-        module.train_label_counts(),
+        torch.from_numpy(statistics.counts),
         module.ignore_index,
+        example_shape,
     )
 
 
@@ -153,8 +158,8 @@ class TabularDataModule(TensorDataModule):
         self.categorical = {name: self.feature_names.index(name) for name in categorical}
         self.allow_missing, self.max_categories = missing_features == "impute", max_categories
         self.vocabularies = None if trained is None else dict(trained.input.categorical)
-        self._imputed: list[str] | None = None
-        self._statistics: tuple[Tensor, Tensor, Tensor] | None = None
+        self._statistics: TrainStatistics | None = None
+        self._spec: DataSpec | None = None
         self._read = False  # the labelled files
 
     @property
@@ -192,6 +197,7 @@ class TabularDataModule(TensorDataModule):
         if "all" in self.files:
             table = read(self.files["all"])
             self.splits.update(_split_table(table, *self.split_options))
+            self._statistics_of(table.categories)
             self._to_vocabularies({split: table.categories for split in SPLITS})
             return
         categories = {}
@@ -199,7 +205,20 @@ class TabularDataModule(TensorDataModule):
             table = read(split_path)
             self.splits[split] = (torch.from_numpy(table.features), torch.from_numpy(table.targets))
             categories[split] = table.categories
+        if "train" in categories:
+            self._statistics_of(categories["train"])
         self._to_vocabularies(categories)
+
+    def _statistics_of(self, categories: dict[str, FileCategories]) -> None:
+        """The training rows' statistics and vocabularies, read while the categorical features
+        still hold file codes; rebuilt from a checkpoint, the spec has them."""
+        if self.vocabularies is None:
+            x, y = self.splits["train"]
+            self._statistics = train_statistics(
+                tensor_blocks(x, y), self.feature_names, categories, self.num_classes,
+                self.ignore_index, self.max_categories, self._train_file,
+            )  # fmt: skip
+            self.vocabularies = self._statistics.vocabularies
 
     def _read_file(self, path: str, with_targets: bool = True, **options: Any) -> Table:
         columns = self.columns if with_targets else Columns(self.columns.features, [], self.columns.id)
@@ -208,25 +227,27 @@ class TabularDataModule(TensorDataModule):
         return read_table(path, columns, self.labels() if with_targets else None, **options)
 
     def data_spec(self) -> DataSpec:
-        return columns_spec(self)
+        if self._spec is None:
+            self._spec = columns_spec(self, self._train_statistics(), self._train_file)
+        return self._spec
 
-    def train_label_counts(self) -> Tensor:
-        """`[C, K]` count of each class per channel in the training labels."""
-        return label_counts(self._train_split()[1], self.num_classes, self.ignore_index)
+    def _train_statistics(self) -> TrainStatistics:
+        self.setup("fit")
+        if self._statistics is None:
+            raise InputError("data: no train split; set data.path or data.train_path")
+        return self._statistics
 
     def _to_vocabularies(self, categories: dict[str, dict[str, FileCategories]]) -> None:
         """File codes of categorical features -> indices of the training split's vocabularies."""
         if not self.categorical:
-            self.vocabularies = self.vocabularies or {}
             return
-        self.vocabularies = encode_categories_(
-            self.splits,
-            categories,
-            self.categorical,
-            self.vocabularies,
-            self.max_categories,
-            self._train_file,
-        )
+        if self.vocabularies is None:
+            raise InputError(
+                f"data: categorical columns {list(self.categorical)} need their vocabularies from a "
+                f"train split (data.path or data.train_path) or a checkpoint (ckpt_path)"
+            )
+        for split, files in categories.items():
+            to_vocabularies_(split, self.splits[split][0], self.categorical, files, self.vocabularies)
 
     @property
     def _train_file(self) -> str:
@@ -239,35 +260,6 @@ class TabularDataModule(TensorDataModule):
         if self.vocabularies is None:
             self.setup("fit")
         return self.vocabularies or {}
-
-    @property
-    def imputed_features(self) -> list[str]:
-        """Numeric features with gaps in the training split: the model adds a missing indicator
-        for each (and imputes every missing number with the training median)."""
-        if self._imputed is None:
-            train = self._train_features()
-            self._imputed = imputed_features(
-                train, self.feature_names, self.categorical_features, self._train_file
-            )
-        return self._imputed
-
-    def feature_statistics(self) -> tuple[Tensor, Tensor, Tensor]:
-        """The training split's per-feature mean, standard deviation and median over the values
-        present (0, 1, 0 for categorical features), which the model standardizes and imputes
-        with (and keeps in its checkpoints)."""
-        if self._statistics is None:
-            numeric = [j for j, name in enumerate(self.feature_names) if name not in self.categorical]
-            self._statistics = imputation_statistics(self._train_features(), numeric)
-        return self._statistics
-
-    def _train_features(self) -> Tensor:
-        return self._train_split()[0]
-
-    def _train_split(self) -> tuple[Tensor, ...]:
-        self.setup("fit")
-        if "train" not in self.splits:
-            raise InputError("data: no train split; set data.path or data.train_path")
-        return self.splits["train"]
 
     def predict_dataloader(self) -> Batches:
         return self._loader("predict", shuffle=False)

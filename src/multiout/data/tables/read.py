@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from multiout.data.tables.categories import FileCategories
 from multiout.data.tables.columns import Columns, file_columns, file_format
+from multiout.data.tables.encoder import RowEncoder
 from multiout.data.tables.labels import BadLabels, LabelMapping
 from multiout.errors import InputError
 from multiout.runtime import storage
@@ -133,41 +134,6 @@ class _Rows:
         return self.array[: self.used]
 
 
-def write_features(
-    batch: pa.RecordBatch | pa.Table,
-    index: dict[str, int],
-    block: np.ndarray,
-    categories: dict[str, FileCategories],
-    allow_missing: bool,
-    where: tuple[object, int],
-) -> None:
-    """Writes the batch's feature columns into their columns of `block` (the batch's rows):
-    numbers, NaN where missing, or the file's category codes."""
-    for name in (name for name in batch.schema.names if name in index):
-        column = batch.column(name)
-        if name in categories:
-            if not allow_missing and column.null_count:
-                missing_error(name, np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False)), where)
-            block[:, index[name]] = categories[name].codes(column)
-            continue
-        values = block[:, index[name]]
-        values[:] = column.to_numpy(zero_copy_only=False)
-        bad = np.isinf(values) if allow_missing else ~np.isfinite(values)
-        if bad.any():
-            missing_error(name, np.flatnonzero(bad), where, infinite=bool(np.isinf(values).any()))
-
-
-def missing_error(name: str, rows: np.ndarray, where: tuple[object, int], infinite: bool = False) -> None:
-    path, row0 = where
-    fix = "fill or drop those rows, or exclude the column"
-    if not infinite:
-        fix += ", or set data.missing_features=impute"
-    raise InputError(
-        f"{path}: feature column {name!r} has a missing, NaN or infinite value "
-        f"(first at row {row0 + int(rows[0]) + 1}); {fix}"
-    )
-
-
 def read_columns(path: str | Path, names: list[str]) -> pa.Table:
     """Some columns of a file as Arrow types them (a CSV's inferred; only an empty cell is
     missing): how `data.label_values=auto` sees the targets."""
@@ -197,25 +163,24 @@ def read_table(
     """
     path = storage.location(path)
     categories = {name: FileCategories() for name in categorical}
-    targets = columns.targets if labels is not None else []
-    wanted = [*([columns.id] if columns.id else []), *columns.features, *targets]
+    encoder = RowEncoder(columns, labels, categories, allow_missing)
     if file_format(path) == "parquet":
         _check_parquet_types(path, columns, categories)
         with storage.source(path) as where:
             total = pq.read_metadata(where).num_rows
         # Parquet is stored by column: a few columns per pass keeps Arrow's buffers small.
         passes = [
-            wanted[i : i + PARQUET_COLUMNS_PER_PASS] for i in range(0, len(wanted), PARQUET_COLUMNS_PER_PASS)
+            encoder.wanted[i : i + PARQUET_COLUMNS_PER_PASS]
+            for i in range(0, len(encoder.wanted), PARQUET_COLUMNS_PER_PASS)
         ]
     else:
-        total, passes = None, [wanted]  # CSV is stored by row: one pass over everything
+        total, passes = None, [encoder.wanted]  # CSV is stored by row: one pass over everything
     file_bytes, expected = storage.size(path), 0
-    read_types = {name: labels.read_type(name) for name in targets} if labels is not None else {}
+    read_types = {name: labels.read_type(name) for name in encoder.targets} if labels is not None else {}
     for name in [*categorical, *([columns.id] if columns.id is not None else [])]:
         read_types[name] = pa.string()
-    feature_index = {name: j for j, name in enumerate(columns.features)}
     features = _Rows(len(columns.features), np.float32, total)
-    class_ids = _Rows(len(targets), np.int64, total)
+    class_ids = _Rows(len(encoder.targets), np.int64, total)
     id_chunks = []
     bad = BadLabels()
     for names in passes:
@@ -224,21 +189,18 @@ def read_table(
             n = batch.num_rows
             if rows == 0 and total is None:  # CSV: rows in one block of text, times the blocks
                 expected = math.ceil(n * file_bytes / min(file_bytes, CSV_BLOCK_BYTES) * 1.02)
-            block = features.take(rows, n, expected)
-            write_features(batch, feature_index, block, categories, allow_missing, (path, rows))
-            block = class_ids.take(rows, n, expected)
-            if labels is not None:
-                labels.write(batch, block, (path, rows), bad)
+            block = features.take(rows, n, expected), class_ids.take(rows, n, expected)
+            encoder.write(batch, *block, (path, rows), bad)
             if columns.id in batch.schema.names:
                 id_chunks.append(batch.column(columns.id).cast(pa.string()))
-            rows += batch.num_rows
+            rows += n
     if rows == 0:
         raise InputError(f"{path}: the file has no rows")
     if labels is not None:
         bad.check(path, labels)
     return Table(
         features=features.result(),
-        targets=class_ids.result() if targets else None,
+        targets=class_ids.result() if encoder.targets else None,
         ids=pa.chunked_array(id_chunks, type=pa.string()) if columns.id is not None else None,
         categories=categories,
     )

@@ -12,6 +12,7 @@ every target row belongs to one split only.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 
@@ -20,14 +21,20 @@ import torch
 from torch import Tensor
 
 from multiout.data.batching import BatchDataset, Batches
-from multiout.data.spec import DataSpec, table_spec
+from multiout.data.spec import DataSpec
 from multiout.data.splits import SPLITS
+from multiout.data.tables.categories import to_vocabularies_
 from multiout.data.tables.columns import Columns
-from multiout.data.tables.datamodule import _permute_rows_, _split_files, check_feature_options, table_columns
+from multiout.data.tables.datamodule import (
+    _permute_rows_,
+    _split_files,
+    check_feature_options,
+    columns_spec,
+    table_columns,
+)
 from multiout.data.tables.labels import LabelMapping, distinct_labels
-from multiout.data.tables.missing import imputation_statistics, imputed_features
 from multiout.data.tables.read import Table, read_columns, read_table
-from multiout.data.tables.vocabularies import to_vocabularies_, training_vocabularies
+from multiout.data.tables.statistics import TrainStatistics, tensor_blocks, train_statistics
 from multiout.data.tensor_datamodule import TensorDataModule
 from multiout.data.windows.series import check_series_length, series_layout, split_series, window_ends
 from multiout.errors import InputError
@@ -128,8 +135,8 @@ class WindowsDataModule(TensorDataModule):
         self.vocabularies = None if trained is None else dict(trained.input.categorical)
         self.predict_ids: pa.ChunkedArray | None = None
         self._train_rows: Tensor | None = None  # of the training features tensor
-        self._statistics: tuple[Tensor, Tensor, Tensor] | None = None
-        self._imputed: list[str] | None = None
+        self._statistics: TrainStatistics | None = None
+        self._spec: DataSpec | None = None
 
     @property
     def num_classes(self) -> int:  # type: ignore[override]
@@ -161,7 +168,7 @@ class WindowsDataModule(TensorDataModule):
             table, bounds = self._read(path, with_targets=True)
             ends, self._train_rows = self._split_rows(path, bounds)
             x, y = torch.from_numpy(table.features), torch.from_numpy(table.targets)
-            self._encode({"all": (x, table)}, x[self._train_rows])
+            self._encode({"all": (x, table)}, x, y[ends["train"]])
             self.splits.update({split: (x, ends[split], y) for split in SPLITS})
             return
         read = {}
@@ -171,8 +178,9 @@ class WindowsDataModule(TensorDataModule):
             x = torch.from_numpy(table.features)
             read[split] = (x, table)
             self.splits[split] = (x, window_ends(bounds, self.window), torch.from_numpy(table.targets))
-        self._train_rows = torch.arange(len(read["train"][0])) if "train" in read else None
-        self._encode(read, read["train"][0] if "train" in read else None)
+        self._train_rows = None
+        train = self.splits.get("train")
+        self._encode(read, *((train[0], train[2][train[1]]) if train else (None, None)))
 
     def _setup_predict(self, path: str) -> None:
         table, bounds = self._read(path, with_targets=False)
@@ -184,7 +192,7 @@ class WindowsDataModule(TensorDataModule):
                 "no prediction for them"
             )
         x = torch.from_numpy(table.features)
-        self._encode({"predict": (x, table)}, None)
+        self._encode({"predict": (x, table)}, None, None)
         self.splits["predict"] = (x, ends)
         self.predict_ids = None if table.ids is None else table.ids.take(pa.array(ends.numpy()))
 
@@ -216,18 +224,25 @@ class WindowsDataModule(TensorDataModule):
     def _split_rows(self, path: str, bounds: list[tuple[int, int]]) -> tuple[dict[str, Tensor], Tensor]:
         return split_series(bounds, self.window, *self.fractions, path)
 
-    def _encode(self, read: dict[str, tuple[Tensor, Table]], train: Tensor | None) -> None:
-        """File codes of categorical features -> indices of the training rows' vocabularies."""
+    def _encode(
+        self, read: dict[str, tuple[Tensor, Table]], train: Tensor | None, train_targets: Tensor | None
+    ) -> None:
+        """The training rows' statistics and vocabularies (`train`: the tensor holding them,
+        at `self._train_rows`; `train_targets`: the targets at the training windows' ends),
+        then file codes of categorical features -> vocabulary indices."""
+        if self.vocabularies is None and train is not None and train_targets is not None:
+            files = read["train" if "train" in read else "all"][1].categories
+            statistics = train_statistics(
+                tensor_blocks(train, None, self._train_rows), self.feature_names, files,
+                self.num_classes, self.ignore_index, self.max_categories, self._train_file,
+            )  # fmt: skip
+            counts = label_counts(train_targets, self.num_classes, self.ignore_index).numpy()
+            self._statistics = dataclasses.replace(statistics, counts=counts)
+            self.vocabularies = statistics.vocabularies
         if not self.categorical:
-            self.vocabularies = self.vocabularies or {}
             return
         if self.vocabularies is None:
-            if train is None:
-                raise InputError(f"data: categorical columns {list(self.categorical)} need a train split")
-            files = read["train" if "train" in read else "all"][1].categories
-            self.vocabularies = training_vocabularies(
-                train, self.categorical, files, self.max_categories, self._train_file
-            )
+            raise InputError(f"data: categorical columns {list(self.categorical)} need a train split")
         for split, (x, table) in read.items():
             to_vocabularies_(split, x, self.categorical, table.categories, self.vocabularies)
 
@@ -236,53 +251,19 @@ class WindowsDataModule(TensorDataModule):
         return WindowedRows(features, ends, self.window, *targets)
 
     def data_spec(self) -> DataSpec:
-        return table_spec(
-            self.feature_names,
-            self.categorical_features,
-            self.imputed_features,
-            self.feature_statistics(),
-            self.channel_names,
-            self.labels().values,
-            self.train_label_counts(),
-            self.ignore_index,
-            example_shape=[self.window, len(self.feature_names)],
-        )
-
-    def train_label_counts(self) -> Tensor:
-        """`[C, K]` count of each class per channel at the training windows' ends."""
-        _, ends, y = self._train_split()
-        return label_counts(y[ends], self.num_classes, self.ignore_index)
+        if self._spec is None:
+            self.setup("fit")
+            if self._statistics is None:
+                raise InputError("data: no train split; set data.path or data.train_path")
+            shape = [self.window, len(self.feature_names)]
+            self._spec = columns_spec(self, self._statistics, self._train_file, shape)
+        return self._spec
 
     @property
     def categorical_features(self) -> dict[str, list]:
         if self.vocabularies is None:
             self.setup("fit")
         return self.vocabularies or {}
-
-    @property
-    def imputed_features(self) -> list[str]:
-        if self._imputed is None:
-            self._imputed = imputed_features(
-                self._train_features(), self.feature_names, self.categorical_features, self._train_file
-            )
-        return self._imputed
-
-    def feature_statistics(self) -> tuple[Tensor, Tensor, Tensor]:
-        """Mean, standard deviation and median of each numeric feature over the training rows."""
-        if self._statistics is None:
-            numeric = [j for j, name in enumerate(self.feature_names) if name not in self.categorical]
-            self._statistics = imputation_statistics(self._train_features(), numeric)
-        return self._statistics
-
-    def _train_features(self) -> Tensor:
-        x = self._train_split()[0]
-        return x if self._train_rows is None or len(self._train_rows) == len(x) else x[self._train_rows]
-
-    def _train_split(self) -> tuple[Tensor, ...]:
-        self.setup("fit")
-        if "train" not in self.splits:
-            raise InputError("data: no train split; set data.path or data.train_path")
-        return self.splits["train"]
 
     @property
     def _train_file(self) -> str:
