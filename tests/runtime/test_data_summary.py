@@ -34,7 +34,7 @@ def test_the_summary_counts_what_pandas_counts(table, tmp_path):
         train_path=table["train"], val_path=table["val"], test_path=table["test"],
         exclude_columns=["note"], id_column="id",
     )  # fmt: skip
-    spec = data_spec(datamodule, {"exclude_columns": ["note"]})
+    spec = data_spec(datamodule, {"exclude_columns": ["note"], "id_column": "id"})
     summary = summary_of(spec, datamodule)
     train = pd.read_csv(table["train"])
     assert summary["rows"] == {split: len(pd.read_csv(path)) for split, path in table.items()}

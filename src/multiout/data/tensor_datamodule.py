@@ -110,7 +110,13 @@ class TensorDataModule(L.LightningDataModule):
     def test_dataloader(self) -> Batches:
         return self._loader("test", shuffle=False)
 
+    def predict_dataloader(self) -> Batches:
+        return self._loader("predict", shuffle=False)
+
     def _loader(self, split: str, shuffle: bool) -> Batches:
+        if split not in self.splits:
+            key = "data.predict_path" if split == "predict" else f"data.path or data.{split}_path"
+            raise InputError(f"data: no {split} split; set {key}")
         trainer = self.trainer
         dataset = self._dataset(self.splits[split])
         if trainer is not None and trainer.overfit_batches:  # type: ignore[attr-defined]

@@ -142,7 +142,7 @@ def misspelt_key(
     """The first key of `config` that `defaults` lacks and that looks misspelt, with a hint
     (the nearest valid key, or the argument its class does not take); None if there is none."""
     target = config.get("_target_")
-    accepted = _arguments(target)
+    accepted, takes_any = _arguments(target) or (None, True)
     for key, value in config.items():
         if key in defaults:
             if isinstance(value, Mapping) and isinstance(defaults[key], Mapping):
@@ -156,23 +156,22 @@ def misspelt_key(
         hint = did_you_mean(key, [*defaults, *(accepted or ())], path, cutoff=MISSPELT)
         if hint:
             return f"{path}{key}", hint
-        if accepted is not None:
+        if accepted is not None and not takes_any:
             return f"{path}{key}", f"; {target} takes no argument '{key}'"
     return None
 
 
-def _arguments(target: Any) -> set[str] | None:
-    """The argument names of the class `target` names; None if it takes any (`**kwargs`) or
-    does not import (its build reports that)."""
+def _arguments(target: Any) -> tuple[set[str], bool] | None:
+    """The argument names of the class `target` names, and whether it takes any other keyword
+    too (`**kwargs`); None if it does not import (its build reports that)."""
     if not isinstance(target, str) or "${" in target:
         return None
     try:
         parameters = inspect.signature(locate(target, "_target_")).parameters.values()
     except (InputError, TypeError, ValueError):
         return None
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
-        return None
-    return {p.name for p in parameters}
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+    return {p.name for p in parameters if p.kind is not inspect.Parameter.VAR_KEYWORD}, takes_any
 
 
 def _plain(config: DictConfig) -> dict[str, Any]:

@@ -118,7 +118,6 @@ def summary_of(spec: DataSpec, datamodule: Any) -> dict[str, Any]:
             name: x[:, given.feature_names.index(name)].isnan().double().mean().item()
             for name in given.imputed
         }
-    columns = getattr(datamodule, "columns", None)
     return data_summary(
         rows=rows,
         feature_names=given.feature_names,
@@ -130,7 +129,7 @@ def summary_of(spec: DataSpec, datamodule: Any) -> dict[str, Any]:
         label_values=out.label_values,
         train_label_counts=out.label_counts if "train" in rows else None,
         excluded_columns=list(spec.data_config.get("exclude_columns") or []),
-        id_column=getattr(columns, "id", None),
+        id_column=spec.data_config.get("id_column"),
     )
 
 

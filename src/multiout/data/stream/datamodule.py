@@ -15,7 +15,6 @@ in every checkpoint, so a run resumed mid-epoch continues with the next batch.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 import lightning as L
@@ -32,11 +31,11 @@ from multiout.data.stream.parquet_files import check_schema, open_split
 from multiout.data.stream.rows import GroupReader
 from multiout.data.stream.statistics import cached_statistics, compute_statistics
 from multiout.data.tables.categories import FileCategories, VocabularyIndices
-from multiout.data.tables.columns import Columns, resolve_column_names, schema_categorical
-from multiout.data.tables.datamodule import check_feature_options, columns_spec
+from multiout.data.tables.columns import Columns, resolve_columns, schema_categorical
 from multiout.data.tables.encoder import Categories, RowEncoder
 from multiout.data.tables.labels import LabelMapping, distinct_labels, resolve_label_values
 from multiout.data.tables.read import check_feature_types
+from multiout.data.tables.source import column_keys, statistics_spec
 from multiout.data.tables.statistics import TrainStatistics
 from multiout.data.tensor_datamodule import move_batch
 from multiout.errors import InputError
@@ -59,21 +58,13 @@ class StreamDataModule(L.LightningDataModule):
         val_path: str | None = None,
         test_path: str | None = None,
         predict_path: str | None = None,
-        target_columns: str | list[str] = "y_*",
-        feature_columns: list[str] | None = None,
-        exclude_columns: tuple[str, ...] | list[str] = (),
-        id_column: str | None = None,
-        label_values: str | Sequence | Mapping = (-1, 0, 1),
         batch_size: int = 256,
         shuffle_seed: int = 0,
         shuffle_window: int = 65_536,
         cache_statistics: bool = True,
-        ignore_index: int = -100,
-        categorical_columns: str | list[str] = "auto",
-        missing_features: str = "impute",
-        max_categories: int = 1000,
         storage_options: dict | None = None,
         spec: dict | None = None,
+        **columns: Any,
     ) -> None:
         super().__init__()
         if batch_size < 1:
@@ -83,9 +74,10 @@ class StreamDataModule(L.LightningDataModule):
         # Rebuilt from a checkpoint (evaluate, predict): its columns, labels and vocabularies.
         trained = None if spec is None else DataSpec.from_dict(spec)
         vocabularies = None if trained is None else trained.input.categorical
+        keys = column_keys(columns, "data=stream")
+        target_columns, feature_columns = keys.target_columns, keys.feature_columns
         if trained is not None:
             feature_columns, target_columns = trained.input.feature_names, trained.output.channel_names
-        check_feature_options(missing_features, max_categories)
         if shuffle_window < 1:
             raise InputError(f"data.shuffle_window must be a positive number of rows, got {shuffle_window}")
         paths = {
@@ -100,28 +92,28 @@ class StreamDataModule(L.LightningDataModule):
             raise InputError("data: no files given; set data.train_path, data.val_path and data.test_path")
         reference = next(iter(self.files.values()))
         labelled = any(split != "predict" for split in self.files)
-        self.columns = resolve_column_names(
+        self.columns = resolve_columns(
             reference.schema.names, reference.files[0].path, target_columns, feature_columns,
-            list(exclude_columns or []), id_column, labelled,
+            list(keys.exclude_columns or []), keys.id_column, labelled,
         )  # fmt: skip
         # Categorical features: from a checkpoint's vocabularies (evaluate, predict), else the schema.
-        listed = categorical_columns if vocabularies is None else list(vocabularies)
+        listed = keys.categorical_columns if vocabularies is None else list(vocabularies)
         self.categorical = schema_categorical(
             reference.schema, self.columns.features, listed, reference.files[0].path
         )
         check_feature_types(reference.schema, self.columns, reference.files[0].path, self.categorical)
         self.vocabularies = None if vocabularies is None else {k: list(v) for k, v in vocabularies.items()}
         self._spec: DataSpec | None = None
-        self.allow_missing, self.max_categories = missing_features == "impute", max_categories
+        self.allow_missing, self.max_categories = keys.missing_features == "impute", keys.max_categories
         predict_columns = Columns(self.columns.features, [], self.columns.id)
         for split, files in self.files.items():
             check_schema(files, predict_columns if split == "predict" else self.columns, reference)
         self.shuffle_window = shuffle_window
         self.cache_statistics = cache_statistics
-        self.ignore_index = ignore_index
+        self.ignore_index = ignore_index = keys.ignore_index
         # Each target's labels in class order; None until the training files say (auto).
         self.label_values = (
-            resolve_label_values(label_values, self.columns.targets, ignore_index)
+            resolve_label_values(keys.label_values, self.columns.targets, ignore_index)
             if trained is None
             else trained.output.label_values
         )
@@ -173,7 +165,8 @@ class StreamDataModule(L.LightningDataModule):
     def data_spec(self) -> DataSpec:
         """As `TabularDataModule.data_spec`, from the one pass over the training files."""
         if self._spec is None:
-            self._spec = columns_spec(self, self._train_statistics(), self.files["train"].key)
+            statistics, path = self._train_statistics(), self.files["train"].key
+            self._spec = statistics_spec(self.columns, statistics, self.labels(), path)
         return self._spec
 
     def labels(self) -> LabelMapping:

@@ -64,24 +64,6 @@ def _require(names: list[str], available: list[str], what: str, key: str, path: 
 
 
 def resolve_columns(
-    path: str | os.PathLike,
-    target_columns: str | list[str],
-    feature_columns: list[str] | None,
-    exclude_columns: list[str],
-    id_column: str | None,
-    need_targets: bool = True,
-) -> Columns:
-    """Column names from config, checked against the file's header.
-
-    `target_columns` is a list of names or one glob pattern (`"y_*"`), matched in file order.
-    Features default to every column that is not a target, the id, or excluded.
-    """
-    return resolve_column_names(
-        file_columns(path), path, target_columns, feature_columns, exclude_columns, id_column, need_targets
-    )
-
-
-def resolve_column_names(
     available: list[str],
     path: str | os.PathLike,
     target_columns: str | list[str],
@@ -90,7 +72,12 @@ def resolve_column_names(
     id_column: str | None,
     need_targets: bool = True,
 ) -> Columns:
-    """`resolve_columns` for a file whose column names are already known (`path` names it in messages)."""
+    """Column names from config, checked against a file's header `available` (`path` names
+    the file in messages).
+
+    `target_columns` is a list of names or one glob pattern (`"y_*"`), matched in file order.
+    Features default to every column that is not a target, the id, or excluded.
+    """
     if isinstance(target_columns, str):
         targets = [name for name in available if fnmatch.fnmatchcase(name, target_columns)]
         if not targets and need_targets:

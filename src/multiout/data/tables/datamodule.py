@@ -11,88 +11,28 @@ training did.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import torch
 from torch import Tensor
 
-from multiout.data.batching import Batches
-from multiout.data.spec import DataSpec, table_spec
+from multiout.data.spec import DataSpec
 from multiout.data.splits import SPLITS, split_indices, split_sizes
-from multiout.data.tables.categories import FileCategories, to_vocabularies_
-from multiout.data.tables.columns import Columns, resolve_categorical, resolve_columns
-from multiout.data.tables.labels import LabelMapping, distinct_labels, resolve_label_values
-from multiout.data.tables.read import Table, read_columns, read_table
-from multiout.data.tables.statistics import TrainStatistics, tensor_blocks, train_statistics
+from multiout.data.tables.labels import LabelMapping
+from multiout.data.tables.read import Table
+from multiout.data.tables.source import ColumnKeys, TableSource, column_keys, permute_rows_, split_files
 from multiout.data.tensor_datamodule import TensorDataModule
 from multiout.errors import InputError
-
-if TYPE_CHECKING:
-    from multiout.data.stream.datamodule import StreamDataModule
-    from multiout.data.windows.datamodule import WindowsDataModule
-
-MISSING_FEATURES = ("impute", "error")
-
-
-def table_columns(
-    first: str,
-    trained: DataSpec | None,
-    column_keys: tuple[str | list[str], list[str] | None, list[str], str | None],
-    categorical_columns: str | list[str],
-    label_values: str | Sequence | Mapping,
-    ignore_index: int,
-    labelled: bool,
-) -> tuple[Columns, list[str], list[list] | None]:
-    """A table's columns, its categorical features and each target's labels in class order
-    (None for `auto`, until the training split says): from the first file's header and the
-    config keys (targets, features, excluded, id), or as a checkpoint's spec says."""
-    if trained is not None:
-        columns = Columns(trained.input.feature_names, trained.output.channel_names, column_keys[3])
-        return columns, list(trained.input.categorical), trained.output.label_values
-    columns = resolve_columns(first, *column_keys, labelled)
-    categorical = resolve_categorical(first, columns.features, categorical_columns)
-    return columns, categorical, resolve_label_values(label_values, columns.targets, ignore_index)
-
-
-def columns_spec(
-    module: TabularDataModule | StreamDataModule | WindowsDataModule,
-    statistics: TrainStatistics,
-    path: object,
-    example_shape: Sequence[int] | None = None,
-) -> DataSpec:
-    """The spec of a table's columns: the features as the tabular encoder reads them (the
-    training rows' vocabularies, gaps and statistics) and the targets with their labels."""
-    return table_spec(
-        module.feature_names,
-        statistics.vocabularies,
-        statistics.imputed(module.feature_names, path),
-        statistics.standardization(),
-        module.channel_names,
-        module.labels().values,
-        torch.from_numpy(statistics.counts),
-        module.ignore_index,
-        example_shape,
-    )
-
-
-def check_feature_options(missing_features: str, max_categories: int) -> None:
-    if missing_features not in MISSING_FEATURES:
-        raise InputError(
-            f"data.missing_features must be one of {list(MISSING_FEATURES)}, got {missing_features!r}"
-        )
-    if max_categories < 1:
-        raise InputError(f"data.max_categories must be a positive integer, got {max_categories}")
 
 
 class TabularDataModule(TensorDataModule):
     """Splits from one file (by `val_fraction`/`test_fraction`) or from one file per split.
 
     `__init__` reads only the files' headers: the columns, and so the shapes the model is built
-    with, are known (and checked) at once. `setup` reads and checks every value.
+    with, are known (and checked) at once. `setup` reads and checks every value. `**columns`:
+    the column keys (`ColumnKeys`: targets, features, id, labels, categories, gaps).
     """
 
     def __init__(
@@ -102,11 +42,6 @@ class TabularDataModule(TensorDataModule):
         val_path: str | None = None,
         test_path: str | None = None,
         predict_path: str | None = None,
-        target_columns: str | list[str] = "y_*",
-        feature_columns: list[str] | None = None,
-        exclude_columns: tuple[str, ...] | list[str] = (),
-        id_column: str | None = None,
-        label_values: str | Sequence | Mapping = (-1, 0, 1),
         val_fraction: float = 0.1,
         test_fraction: float = 0.1,
         ordered_split: bool = False,
@@ -116,176 +51,81 @@ class TabularDataModule(TensorDataModule):
         num_workers: int = 0,
         seed: int = 0,
         shuffle_seed: int = 0,
-        ignore_index: int = -100,
-        categorical_columns: str | list[str] = "auto",
-        missing_features: str = "impute",
-        max_categories: int = 1000,
         device_resident_max_gb: float = 0.0,
         device_resident_on_cpu: bool = False,
         spec: dict | None = None,
+        **columns: Any,
     ) -> None:
         super().__init__(
             batch_size, num_workers, shuffle_seed, device_resident_max_gb, device_resident_on_cpu
         )
-        # Rebuilt from a checkpoint (evaluate, predict): its columns, labels and vocabularies.
-        trained = None if spec is None else DataSpec.from_dict(spec)
-        check_feature_options(missing_features, max_categories)
-        self.files = _split_files(path, train_path, val_path, test_path)
-        self.predict_path = predict_path
-        first = next(iter(self.files.values()), predict_path)
-        if first is None:
-            raise InputError(
-                "data: no file given; set data.path (one file, split by data.val_fraction and "
-                "data.test_fraction), or data.train_path, data.val_path and data.test_path"
-            )
-        self.columns, categorical, self.label_values = table_columns(
-            first, trained, (target_columns, feature_columns, list(exclude_columns or []), id_column),
-            categorical_columns, label_values, ignore_index, labelled=bool(self.files),
-        )  # fmt: skip
-        if trained is None:  # rebuilt from a checkpoint, files are checked as they are read
-            for split_path in self.files.values():
-                _check_same_columns(split_path, self.columns)
-            if predict_path is not None:
-                _check_same_columns(predict_path, Columns(self.columns.features, [], self.columns.id))
-        self.checked = trained is None
+        keys: ColumnKeys = column_keys(columns, "data=tabular")
+        self.table = TableSource(split_files(path, train_path, val_path, test_path), predict_path, keys, spec)
         if path is not None and ordered_split and num_folds is not None:
             raise InputError("data.num_folds needs data.ordered_split=false: folds are drawn at random")
         self.split_options = (val_fraction, test_fraction, seed, ordered_split, (num_folds, fold))
-        self.ignore_index = ignore_index
-        self.feature_names = self.columns.features
-        self.channel_names = self.columns.targets
+        self.ignore_index = keys.ignore_index
+        self.feature_names, self.channel_names = self.table.columns.features, self.table.columns.targets
         self.predict_ids: pa.ChunkedArray | None = None
-        self.categorical = {name: self.feature_names.index(name) for name in categorical}
-        self.allow_missing, self.max_categories = missing_features == "impute", max_categories
-        self.vocabularies = None if trained is None else dict(trained.input.categorical)
-        self._statistics: TrainStatistics | None = None
         self._spec: DataSpec | None = None
         self._read = False  # the labelled files
 
     @property
     def num_classes(self) -> int:  # type: ignore[override]
-        return max(len(values) for values in self.labels().values)
+        self.labels()
+        return self.table.num_classes
 
     def labels(self) -> LabelMapping:
-        """The label mapping of the target columns, `auto` resolved from the training split."""
-        if self.label_values is None:
-            self.label_values = self._training_labels()
-        return LabelMapping(self.columns.targets, self.label_values, self.ignore_index)
+        """The label mapping of the target columns, `auto` resolved from the training rows."""
 
-    def _training_labels(self) -> list[list]:
-        """`data.label_values=auto`: each target's distinct values in the training rows."""
-        path = self._train_file
-        table = read_columns(path, self.columns.targets)
-        if "all" in self.files:
-            table = table.take(pa.array(_train_rows(table.num_rows, *self.split_options).numpy()))
-        return [distinct_labels(table.column(name), name, path) for name in self.columns.targets]
+        def training(targets: pa.Table) -> pa.Table:
+            if "all" not in self.table.files:
+                return targets
+            return targets.take(pa.array(_train_rows(targets.num_rows, *self.split_options).numpy()))
+
+        return self.table.labels(training)
 
     def setup(self, stage: str | None = None) -> None:
-        read = functools.partial(
-            self._read_file, categorical=list(self.categorical), allow_missing=self.allow_missing
-        )
+        table = self.table
         if stage == "predict":
-            if "predict" not in self.splits and self.predict_path is not None:
-                table = read(self.predict_path, with_targets=False)
-                self.splits["predict"] = (torch.from_numpy(table.features),)
-                self.predict_ids = table.ids
-                self._to_vocabularies({"predict": table.categories})
+            if "predict" not in self.splits and table.predict_path is not None:
+                read = table.read(table.predict_path, with_targets=False)
+                self.splits["predict"] = (torch.from_numpy(read.features),)
+                self.predict_ids = read.ids
+                table.to_vocabularies("predict", self.splits["predict"][0], read.categories)
             return
-        if self._read or not self.files:
+        if self._read or not table.files:
             return
         self._read = True
-        if "all" in self.files:
-            table = read(self.files["all"])
-            self.splits.update(_split_table(table, *self.split_options))
-            self._statistics_of(table.categories)
-            self._to_vocabularies({split: table.categories for split in SPLITS})
-            return
-        categories = {}
-        for split, split_path in self.files.items():
-            table = read(split_path)
-            self.splits[split] = (torch.from_numpy(table.features), torch.from_numpy(table.targets))
-            categories[split] = table.categories
-        if "train" in categories:
-            self._statistics_of(categories["train"])
-        self._to_vocabularies(categories)
-
-    def _statistics_of(self, categories: dict[str, FileCategories]) -> None:
-        """The training rows' statistics and vocabularies, read while the categorical features
-        still hold file codes; rebuilt from a checkpoint, the spec has them."""
-        if self.vocabularies is None:
+        labels = self.labels()
+        if "all" in table.files:
+            read = table.read(table.files["all"], True, labels)
+            self.splits.update(_split_table(read, *self.split_options))
+            categories = dict.fromkeys(SPLITS, read.categories)
+        else:
+            categories = {}
+            for split, path in table.files.items():
+                read = table.read(path, True, labels)
+                self.splits[split] = (torch.from_numpy(read.features), torch.from_numpy(read.targets))
+                categories[split] = read.categories
+        if "train" in self.splits:
             x, y = self.splits["train"]
-            self._statistics = train_statistics(
-                tensor_blocks(x, y), self.feature_names, categories, self.num_classes,
-                self.ignore_index, self.max_categories, self._train_file,
-            )  # fmt: skip
-            self.vocabularies = self._statistics.vocabularies
-
-    def _read_file(self, path: str, with_targets: bool = True, **options: Any) -> Table:
-        columns = self.columns if with_targets else Columns(self.columns.features, [], self.columns.id)
-        if not self.checked:  # rebuilt from a checkpoint: the file must have its columns
-            _check_same_columns(path, columns)
-        return read_table(path, columns, self.labels() if with_targets else None, **options)
+            table.learn(x, categories["train"], y)
+        for split, files in categories.items():
+            table.to_vocabularies(split, self.splits[split][0], files)
 
     def data_spec(self) -> DataSpec:
         if self._spec is None:
-            self._spec = columns_spec(self, self._train_statistics(), self._train_file)
+            self.setup("fit")
+            self._spec = self.table.spec()
         return self._spec
-
-    def _train_statistics(self) -> TrainStatistics:
-        self.setup("fit")
-        if self._statistics is None:
-            raise InputError("data: no train split; set data.path or data.train_path")
-        return self._statistics
-
-    def _to_vocabularies(self, categories: dict[str, dict[str, FileCategories]]) -> None:
-        """File codes of categorical features -> indices of the training split's vocabularies."""
-        if not self.categorical:
-            return
-        if self.vocabularies is None:
-            raise InputError(
-                f"data: categorical columns {list(self.categorical)} need their vocabularies from a "
-                f"train split (data.path or data.train_path) or a checkpoint (ckpt_path)"
-            )
-        for split, files in categories.items():
-            to_vocabularies_(split, self.splits[split][0], self.categorical, files, self.vocabularies)
-
-    @property
-    def _train_file(self) -> str:
-        """The file the training split comes from, as messages name it."""
-        return self.files.get("all") or self.files.get("train", "data")
 
     @property
     def categorical_features(self) -> dict[str, list]:
         """Each categorical feature's vocabulary: entry `i` is index `i + 1` in `x`, 0 is unseen."""
-        if self.vocabularies is None:
+        if self.table.vocabularies is None:
             self.setup("fit")
-        return self.vocabularies or {}
-
-    def predict_dataloader(self) -> Batches:
-        return self._loader("predict", shuffle=False)
-
-    def _loader(self, split: str, shuffle: bool) -> Batches:
-        if split not in self.splits:
-            key = "data.predict_path" if split == "predict" else f"data.path or data.{split}_path"
-            raise InputError(f"data: no {split} split; set {key}")
-        return super()._loader(split, shuffle)
-
-
-def _split_files(path: str | None, train: str | None, val: str | None, test: str | None) -> dict[str, str]:
-    explicit = {split: p for split, p in zip(SPLITS, (train, val, test), strict=True) if p is not None}
-    if path is not None and explicit:
-        raise InputError(
-            f"data.path is set, and so are {[f'data.{s}_path' for s in explicit]}: use one file split "
-            f"by fractions, or one file per split, not both"
-        )
-    return {"all": path} if path is not None else explicit
-
-
-def _check_same_columns(path: str, columns: Columns) -> None:
-    """Every later file must have the columns that the first one resolved to."""
-    resolve_columns(
-        path, columns.targets, columns.features, [], columns.id, need_targets=bool(columns.targets)
-    )
+        return self.table.vocabularies or {}
 
 
 def _train_rows(
@@ -321,14 +161,7 @@ def _split_table(
         indices = split_indices(len(x), val_fraction, test_fraction, seed, num_folds, fold)
         sizes = {s: len(indices[s]) for s in SPLITS}
         order = torch.cat([indices[s] for s in SPLITS])
-        _permute_rows_(x, order)
-        _permute_rows_(y, order)
+        permute_rows_(x, order)
+        permute_rows_(y, order)
     bounds = np.cumsum([0, *(sizes[s] for s in SPLITS)]).tolist()
     return {s: (x[a:b], y[a:b]) for s, a, b in zip(SPLITS, bounds[:-1], bounds[1:], strict=True)}
-
-
-def _permute_rows_(t: Tensor, order: Tensor, parts: int = 8) -> None:
-    """`t[:] = t[order]`, a slab of columns at a time: the temporary is 1/`parts` of `t`."""
-    step = max(1, -(-t.shape[1] // parts))
-    for start in range(0, t.shape[1], step):
-        t[:, start : start + step] = t[order, start : start + step]
