@@ -221,3 +221,17 @@ def train_label_counts(datamodule) -> torch.Tensor:
     counts = datamodule.data_spec().output.label_counts
     width = max(len(row) for row in counts)
     return torch.tensor([row + [0] * (width - len(row)) for row in counts])
+
+
+def multi_output_cross_entropy(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    class_weight: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """The mean loss over every labelled (sample, channel) cell, as the model computes it
+    (`cross_entropy_terms` then `mean_loss`): what the loss tests compare with their own sums."""
+    from multiout.models.loss import cross_entropy_terms, mean_loss
+
+    return mean_loss(*cross_entropy_terms(logits, target, ignore_index, label_smoothing, class_weight))

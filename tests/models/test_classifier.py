@@ -5,8 +5,7 @@ import torch.nn.functional as F
 
 from multiout.errors import InputError
 from multiout.models.classifier import MultiOutputClassifier
-from multiout.models.loss import multi_output_cross_entropy
-from tests.helpers import spec_dict
+from tests.helpers import multi_output_cross_entropy, spec_dict
 
 B, F_IN, C, K = 16, 8, 5, 3
 

@@ -7,9 +7,8 @@ import torch
 
 from multiout.errors import InputError
 from multiout.metrics.per_channel import predicted_classes
-from multiout.models.loss import multi_output_cross_entropy
 from multiout.models.ordinal import corn_log_probs
-from tests.helpers import small_classifier
+from tests.helpers import multi_output_cross_entropy, small_classifier
 
 B, K, C, IGNORE = 12, 4, 3, -100
 

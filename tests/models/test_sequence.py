@@ -9,11 +9,10 @@ import torch
 from multiout.data.spec import DataSpec
 from multiout.errors import InputError
 from multiout.models.classifier import MultiOutputClassifier
-from multiout.models.loss import multi_output_cross_entropy
 from multiout.models.sequence import Conv1dTrunk, GRUTrunk, TransformerTrunk, sinusoidal_positions
 from multiout.models.trunks import build_trunk
 from multiout.tools.export import export_model, run_exported
-from tests.helpers import InMemoryData, quiet_trainer, spec_dict
+from tests.helpers import InMemoryData, multi_output_cross_entropy, quiet_trainer, spec_dict
 
 L, F, C = 6, 3, 2
 NETS = {

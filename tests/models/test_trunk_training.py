@@ -6,9 +6,8 @@ import torch
 
 from multiout.data.synthetic import SyntheticDataModule
 from multiout.models.classifier import MultiOutputClassifier
-from multiout.models.loss import multi_output_cross_entropy
 from multiout.tools.export import export_model, run_exported
-from tests.helpers import quiet_trainer, spec_dict
+from tests.helpers import multi_output_cross_entropy, quiet_trainer, spec_dict
 
 F, C, K = 6, 4, 3
 

@@ -65,7 +65,7 @@ class SyntheticDataModule(TensorDataModule):
         shuffle_seed: int = 0,
         teacher_hidden: int = 32,
         teacher_scale: float = 3.0,
-        device_resident_max_gb: float = 0.0,
+        device_resident_max_gb: float = 4.0,
         device_resident_on_cpu: bool = False,
     ) -> None:
         super().__init__(

@@ -47,7 +47,7 @@ class TensorDataModule(L.LightningDataModule):
         batch_size: int,
         num_workers: int,
         shuffle_seed: int,
-        device_resident_max_gb: float = 0.0,
+        device_resident_max_gb: float = 4.0,
         device_resident_on_cpu: bool = False,
     ) -> None:
         super().__init__()

@@ -102,13 +102,6 @@ def support(confmat: Tensor) -> Tensor:
     return confmat.sum(dim=(1, 2))
 
 
-def per_channel_macro_recall(confmat: Tensor) -> Tensor:
-    """Mean over the classes present in each channel of their recall `[C]`."""
-    true_counts = confmat.sum(dim=2).double()
-    recall = confmat.diagonal(dim1=1, dim2=2).double() / true_counts
-    return recall.nanmean(dim=1)
-
-
 def per_channel_macro_f1(confmat: Tensor) -> Tensor:
     """Mean over classes of F1 per channel `[C]`; a class never seen nor predicted is left out."""
     tp = confmat.diagonal(dim1=1, dim2=2).double()

@@ -58,21 +58,6 @@ def smoothed_terms(
     return ((1 - label_smoothing) * nll + label_smoothing * uniform) * labelled
 
 
-def multi_output_cross_entropy(
-    logits: Tensor,
-    target: Tensor,
-    ignore_index: int = -100,
-    label_smoothing: float = 0.0,
-    class_weight: Tensor | None = None,
-) -> Tensor:
-    """Mean cross entropy over every labelled (sample, channel) cell (weighted by `class_weight`).
-
-    A batch without any label gives 0 (and zero gradients) rather than the 0/0 = NaN of
-    `reduction="mean"`, which would stop a run on valid data.
-    """
-    return mean_loss(*cross_entropy_terms(logits, target, ignore_index, label_smoothing, class_weight))
-
-
 def mean_loss(total: Tensor, weight: Tensor) -> Tensor:
     """`total / weight`, and 0 where the weight is 0 (a batch without labels)."""
     return total / weight.to(total.dtype).clamp(min=torch.finfo(total.dtype).tiny)

@@ -77,7 +77,7 @@ class WindowsDataModule(TensorDataModule):
         batch_size: int = 256,
         num_workers: int = 0,
         shuffle_seed: int = 0,
-        device_resident_max_gb: float = 0.0,
+        device_resident_max_gb: float = 4.0,
         device_resident_on_cpu: bool = False,
         spec: dict | None = None,
         **columns: Any,
