@@ -76,3 +76,21 @@ def test_evaluate_scores_a_file_in_the_checkpoints_label_values(trained, entry):
     evaluated = read_metrics(root / "evaluate")["test/acc_per_channel"]
     assert evaluated == pytest.approx(sklearn_accuracy(truth, predicted), abs=1e-12)
     assert evaluated == pytest.approx(metrics["test/acc_per_channel"], abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("override", "checkpoint_value"),
+    [("data.label_values=[-1,0,1]", "[1, 0, -1]"), ("data.target_columns=[y_up]", "'y_*'")],
+)
+def test_an_override_of_what_the_model_sees_names_the_key_the_value_and_the_checkpoints(
+    trained, override, checkpoint_value
+):
+    root, metrics, _, _ = trained
+    run_dir = root / "conflict"
+    code, stderr = run_in_process(
+        "evaluate", f"hydra.run.dir={run_dir}", f"ckpt_path={metrics['ckpt_path']}", override
+    )
+    assert code == 2
+    line = stderr[-1]
+    assert override in line and checkpoint_value in line, line
+    assert not (run_dir / "metrics.json").exists()

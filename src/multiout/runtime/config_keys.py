@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import os
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -45,11 +46,40 @@ def composition_error(err: ConfigCompositionException | OverrideParseException) 
     if isinstance(cause, ConfigKeyError | ConfigAttributeError) and isinstance(cause.parent_node, DictConfig):
         parent = str(cause.full_key).rpartition(".")[0]
         prefix = f"{parent}." if parent else ""
+        trained = _trained_setting(str(cause.full_key), cause.parent_node.keys())
+        if trained is not None:
+            return trained
         return f"no key '{cause.full_key}'" + did_you_mean(str(cause.key), cause.parent_node.keys(), prefix)
     if isinstance(err, MissingConfigException) and err.options and err.missing_cfg_file:
         group, _, name = err.missing_cfg_file.rpartition("/")
         return f"no option '{name}' in group '{group}'" + did_you_mean(name, err.options, f"{group}=")
     return " ".join(str(err).split("Config search path")[0].split())
+
+
+def _trained_setting(full_key: str, location_keys: Iterable[Any]) -> str | None:
+    """For `data.<key>=<value>` at evaluate or predict (`ckpt_path=` given), where `<key>` changes
+    what the model sees: the key, the value given and the value the checkpoint was trained
+    with. None where that does not apply or the checkpoint cannot be read (its own error
+    comes later)."""
+    from multiout.runtime.checkpoints import saved_spec  # reads the checkpoint: only on this error
+
+    given = dict(arg.lstrip("+").split("=", 1) for arg in sys.argv[1:] if "=" in arg)
+    ckpt_path = given.get("ckpt_path")
+    _, _, key = full_key.partition(".")
+    if not full_key.startswith("data.") or not ckpt_path or full_key not in given:
+        return None
+    try:
+        trained = saved_spec(ckpt_path).data_config
+    except (InputError, OSError, RuntimeError, ValueError):
+        return None
+    if key not in trained:
+        return None
+    kept = ", ".join(f"data.{name}" for name in location_keys)
+    return (
+        f"{full_key}={given[full_key]}: the model of {ckpt_path} was trained with {full_key}="
+        f"{trained[key]!r}, and evaluate and predict read the data as it was; only where the data "
+        f"lives and how it is served can change ({kept})"
+    )
 
 
 @contextmanager
