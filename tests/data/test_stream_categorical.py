@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -189,6 +190,7 @@ def test_train_evaluate_and_predict_stream_categories_in_the_users_labels(tmp_pa
     )
     evaluated = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert evaluated["test/acc"] == pytest.approx(metrics["test/acc"])
+    shutil.move(train, tmp_path / "archived")  # prediction reads the predict files alone
     run_predict(
         compose_task("predict", ckpt, f"data.predict_path={predict}", f"paths.output_dir={tmp_path / 'pred'}")
     )

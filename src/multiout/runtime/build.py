@@ -111,6 +111,10 @@ def data_for_checkpoint(spec: DataSpec, location: DictConfig | None, ckpt_path: 
         if key not in config and key not in accepted:
             raise InputError(f"data.{key}: {config['_target_']}, which trained {ckpt_path}, takes no {key!r}")
         config[key] = value
+    if stage == "predict":  # the predict file alone: the training files may be gone by now
+        for key in ("path", "train_path", "val_path", "test_path"):
+            if key in config and given.get(key) is None:
+                config[key] = None
     # The spec without its data config, whose `_target_` Hydra would build too.
     extra = {"spec": spec.with_config({}).to_dict()} if "spec" in accepted else {}
     try:
