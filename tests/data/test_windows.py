@@ -84,8 +84,10 @@ def test_windows_are_gathered_from_one_resident_table(tmp_path):
     assert features.shape == (96, 3) and ends.dtype == torch.long
 
 
-def test_statistics_and_label_counts_come_from_the_training_rows_only(tmp_path):
-    frame = series_frame()
+# The long series: more training windows than one block of label counting (8192).
+@pytest.mark.parametrize("lengths", [(40, 31, 25), (9000, 7000, 5000)])
+def test_statistics_and_label_counts_come_from_the_training_rows_only(tmp_path, lengths):
+    frame = series_frame(lengths)
     datamodule = module(write_table(frame, tmp_path / "d.csv"), val_fraction=0.2, test_fraction=0.2)
     train_rows = []
     for _, rows in frame.sort_values(["g", "t"], kind="stable").groupby("g"):
@@ -96,8 +98,8 @@ def test_statistics_and_label_counts_come_from_the_training_rows_only(tmp_path):
     np.testing.assert_allclose(mean.numpy(), train[["f0", "f1", "f2"]].mean().to_numpy(), rtol=1e-5)
     spec = datamodule.data_spec()
     assert spec.input.shape == [5, 3] and spec.input.imputed == ["f1"]
-    targets = [e[1] for e in expected_windows(frame, 5, 0.2, 0.2)["train"]]
-    counts = [[sum(t[c] == k for t in targets) for k in range(3)] for c in range(2)]
+    targets = np.array([e[1] for e in expected_windows(frame, 5, 0.2, 0.2)["train"]])
+    counts = [[int((targets[:, c] == k).sum()) for k in range(3)] for c in range(2)]
     assert spec.output.label_counts == counts
 
 
@@ -134,6 +136,18 @@ def test_predict_gives_one_row_per_window_end_with_its_id(tmp_path, caplog):
     assert "12 of 96 rows" in caplog.text and "no prediction" in caplog.text
     (x,) = next(iter(datamodule.predict_dataloader()))
     assert x.shape[1:] == (5, 3)
+
+
+def test_a_predict_series_shorter_than_the_window_gets_no_rows_and_none_at_all_stops(tmp_path):
+    spec = module(write_table(series_frame(), tmp_path / "d.csv")).data_spec().to_dict()
+    frame = series_frame(lengths=(9, 3)).drop(columns=["y_a", "y_b"])
+    options = {"window": 5, "time_column": "t", "group_column": "g", "id_column": "id", "spec": spec}
+    datamodule = WindowsDataModule(predict_path=write_table(frame, tmp_path / "p.csv"), **options)
+    datamodule.setup("predict")
+    assert sorted(datamodule.predict_ids.to_pylist()) == [f"s0-{i}" for i in range(4, 9)]
+    short = write_table(frame[frame["g"] == "store1"], tmp_path / "short.csv")
+    with pytest.raises(InputError, match=r"short.csv: no series has data.window=5 rows"):
+        WindowsDataModule(predict_path=short, **options).setup("predict")
 
 
 def test_categories_take_the_training_rows_vocabulary(tmp_path):

@@ -169,18 +169,24 @@ class TableSource:
         categories: dict[str, FileCategories],
         targets: Tensor,
         rows: Tensor | None = None,
+        target_rows: Tensor | None = None,
     ) -> None:
         """The statistics and vocabularies of the training rows (`rows` of `x`, all by default;
-        categorical features still as file codes) and the label counts of `targets`. Rebuilt from
-        a checkpoint, the spec has them."""
+        categorical features still as file codes) and the label counts of the training targets
+        (`target_rows` of `targets`, all by default), a block at a time. Rebuilt from a
+        checkpoint, the spec has them."""
         if self.vocabularies is not None:
             return
         statistics = train_statistics(
             tensor_blocks(x, None, rows), self.columns.features, categories, self.num_classes,
             self.keys.ignore_index, self.keys.max_categories, self.train_file,
         )  # fmt: skip
-        counts = label_counts(targets, self.num_classes, self.keys.ignore_index).numpy()
-        self.statistics = dataclasses.replace(statistics, counts=counts)
+        counts = torch.zeros(len(self.columns.targets), self.num_classes, dtype=torch.long)
+        # label_counts makes a few int64 copies of the rows it counts: small blocks keep them small.
+        at = torch.arange(len(targets)) if target_rows is None else target_rows
+        for block in at.split(8192):
+            counts += label_counts(targets[block], self.num_classes, self.keys.ignore_index)
+        self.statistics = dataclasses.replace(statistics, counts=counts.numpy())
         self.vocabularies = statistics.vocabularies
 
     def to_vocabularies(self, split: str, x: Tensor, categories: dict[str, FileCategories]) -> None:

@@ -38,22 +38,23 @@ class WindowedRows(BatchDataset):
     `[B, L, F]` and `[B, C]` in one indexing call each."""
 
     def __init__(self, features: Tensor, ends: Tensor, window: int, *per_row: Tensor) -> None:
-        self.features, self.ends, self.per_row = features, ends, per_row
-        self.offsets = torch.arange(1 - window, 1, device=ends.device)
+        # Every window of the table as a view, `[N - L + 1, L, F]`, window s = rows s to s + L - 1:
+        # no copy; each window is L x F contiguous values, so a batch copies B blocks, not B x L rows.
+        self.windows = features.unfold(0, window, 1).transpose(1, 2)
+        self.ends, self.per_row, self.context = ends, per_row, window - 1
 
     def __len__(self) -> int:
         return len(self.ends)
 
     def __getitem__(self, index: Tensor) -> tuple[Tensor, ...]:
         ends = self.ends.index_select(0, index.to(self.ends.device))
-        rows = (ends[:, None] + self.offsets).flatten()
-        if self.features.device.type == "cpu":
-            # NumPy's take copies B x L rows several times faster than index_select on a CPU
-            # (scripts/bench/windows_loader.py); on an accelerator, index_select.
-            x = torch.from_numpy(self.features.numpy()[rows.numpy()])
+        starts = ends - self.context
+        if self.windows.device.type == "cpu":
+            # NumPy's indexing copies the B blocks about as fast as index_select on one thread,
+            # and stays so when the threads torch would use are busy (scripts/bench/windows_loader.py).
+            x = torch.from_numpy(self.windows.numpy()[starts.numpy()])
         else:
-            x = self.features.index_select(0, rows)
-        x = x.view(len(ends), len(self.offsets), -1)
+            x = self.windows.index_select(0, starts)
         return (x, *[t.index_select(0, ends) for t in self.per_row])
 
 
@@ -134,7 +135,7 @@ class WindowsDataModule(TensorDataModule):
             read, bounds = self._read(path, with_targets=True)
             ends, rows = self._split_rows(path, bounds)
             x, y = torch.from_numpy(read.features), torch.from_numpy(read.targets)
-            self.table.learn(x, read.categories, y[ends["train"]], rows)
+            self.table.learn(x, read.categories, y, rows, ends["train"])
             self.table.to_vocabularies("all", x, read.categories)
             self.splits.update({split: (x, ends[split], y) for split in SPLITS})
             return
@@ -145,7 +146,7 @@ class WindowsDataModule(TensorDataModule):
             x, y = torch.from_numpy(read.features), torch.from_numpy(read.targets)
             at = window_ends(bounds, self.window)
             if split == "train":
-                self.table.learn(x, read.categories, y[at])
+                self.table.learn(x, read.categories, y, target_rows=at)
             self.splits[split] = (x, at, y)
             categories[split] = read.categories
         for split, files in categories.items():
@@ -154,6 +155,11 @@ class WindowsDataModule(TensorDataModule):
     def _setup_predict(self, path: str) -> None:
         read, bounds = self._read(path, with_targets=False)
         ends = window_ends(bounds, self.window)
+        if not len(ends):
+            raise InputError(
+                f"{path}: no series has data.window={self.window} rows, so no row has a full window "
+                "to predict from"
+            )
         if len(ends) < len(read.features):
             log.info(
                 f"predict: {len(read.features) - len(ends)} of {len(read.features)} rows of {path} "

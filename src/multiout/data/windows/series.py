@@ -49,7 +49,7 @@ def series_layout(
 
 def window_ends(bounds: list[tuple[int, int]], window: int) -> Tensor:
     """Every row with `window - 1` earlier rows in its series: the ends of full windows."""
-    parts = [torch.arange(start + window - 1, stop) for start, stop in bounds]
+    parts = [torch.arange(min(start + window - 1, stop), stop) for start, stop in bounds]
     return torch.cat(parts) if parts else torch.zeros(0, dtype=torch.long)
 
 
