@@ -26,7 +26,7 @@ from multiout.metrics.per_channel import label_counts
 
 log = logging.getLogger(__name__)
 
-BLOCK_ROWS = 65_536
+BLOCK_ROWS = 8192  # rows per block: its float64 copies stay a few MB
 
 
 @dataclass
