@@ -21,7 +21,29 @@ WARNINGS = "multiout.callbacks.budget_check"
         (0.60, [0.50, 0.51, 0.52, 0.53, 0.54], False),  # climbing, too slowly to reach it
         (0.60, [0.59, 0.58, 0.59, 0.57, 0.58], False),  # a plateau
         (0.60, [0.58, 0.55, 0.52, 0.49, 0.46], False),  # overfitting
-        (0.60, [0.59], False),  # one value is no trend
+        (0.60, [0.58, 0.59], False),  # two values are no trend
+        (0.892, [0.853, 0.873, 0.863, 0.873, 0.873, 0.873, 0.882, 0.873], False),  # a dip, then flat
+        (
+            0.743,
+            [
+                0.740,
+                0.730,
+                0.729,
+                0.738,
+                0.739,
+                0.742,
+                0.742,
+                0.738,
+                0.735,
+                0.733,
+                0.731,
+                0.736,
+                0.739,
+                0.742,
+                0.7427,
+            ],
+            False,
+        ),  # noise, ending near the best: experiment=us_employment, seed 42
     ],
 )
 def test_still_rising(best, since, rising):

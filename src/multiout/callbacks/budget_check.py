@@ -4,6 +4,7 @@ its trunk needs, or early stopping ended it while the monitored metric was still
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 
 import lightning as L
@@ -15,18 +16,21 @@ log = logging.getLogger(__name__)
 
 
 def still_rising(best: float, since: Sequence[float], mode: str = "max") -> bool:
-    """Whether the validations `since` the `best` one climb fast enough to pass it within as many
-    validations again: their least-squares line, extended that far, reaches `best`. Noise
-    around a plateau, or a fall, does not."""
+    """Whether the validations `since` the `best` one were climbing: the last is the highest of
+    them, their least-squares line rises clearly above their noise (slope at least twice its
+    standard error), and extended as far again it reaches `best`. Noise around a plateau, a
+    dip and back, or a fall are not climbing."""
     n = len(since)
-    if n < 2:
+    if n < 3:
         return False
     sign = 1.0 if mode == "max" else -1.0
     ys = [sign * value for value in since]
     x_mean, y_mean = (n - 1) / 2, sum(ys) / n
     spread = sum((x - x_mean) ** 2 for x in range(n))
     slope = sum((x - x_mean) * (y - y_mean) for x, y in enumerate(ys)) / spread
-    return slope > 0 and y_mean + slope * (n - 1 - x_mean + n) >= sign * best
+    residuals = sum((y - y_mean - slope * (x - x_mean)) ** 2 for x, y in enumerate(ys))
+    clear = slope > 2 * math.sqrt(residuals / (n - 2) / spread)
+    return ys[-1] >= max(ys) and clear and y_mean + slope * (n - 1 - x_mean + n) >= sign * best
 
 
 def ended_early(trainer: L.Trainer) -> bool:
