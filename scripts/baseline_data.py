@@ -56,8 +56,11 @@ def split_frames(data: DictConfig, datamodule: L.LightningDataModule, spec: Data
         }
     features, targets = spec.input.feature_names, spec.output.channel_names
     out = spec.output
-    label_type = pa.float64() if numeric_labels([v for vs in out.label_values for v in vs]) else pa.string()
-    read = {name: label_type for name in targets}
+    # Each target as its own labels are: numbers, or text (targets may mix the two).
+    read = {
+        name: pa.float64() if numeric_labels(values) else pa.string()
+        for name, values in zip(targets, out.label_values, strict=True)
+    }
     if data.path is not None:
         frame = read_frame(data.path, [*features, *targets], read)
         frames = {s: frame.iloc[rows] for s, rows in split_rows(len(frame), data).items()}

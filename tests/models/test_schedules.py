@@ -41,6 +41,27 @@ def test_step_schedules_get_the_runs_length_and_lightning_keys_go_to_lightning()
     assert build_scheduler(None, optimizer, total_steps=10) is None
 
 
+def test_a_plateau_schedule_steps_after_each_validation_of_the_budget(tmp_path):
+    # 100 rows in batches of 32 (4 steps an epoch); the budget validates every 3 epochs, and
+    # val/loss is only logged then: the schedule must step those epochs, not the others.
+    from omegaconf import OmegaConf
+
+    from multiout.runtime.budget import apply_budget
+    from tests.helpers import InMemoryData, quiet_trainer, small_classifier
+
+    g = torch.Generator().manual_seed(0)
+    data = InMemoryData(torch.randn(100, 6, generator=g), torch.randint(0, 3, (100, 4), generator=g), 3, 32)
+    budget = {"epochs": 2, "min_batches": 1, "min_batch_size": 32, "min_steps": 40, "validations": 4}
+    plateau = {"_target_": "torch.optim.lr_scheduler.ReduceLROnPlateau", "patience": 0, "monitor": "val/loss"}
+    model = small_classifier(scheduler=plateau, optimizer={"_target_": "torch.optim.SGD", "lr": 0.0})
+    trainer = quiet_trainer(tmp_path, max_epochs=None, num_sanity_val_steps=0)
+    plan = apply_budget(trainer, data, data.data_spec(), OmegaConf.create(budget))
+    trainer.fit(model, datamodule=data)  # no "ReduceLROnPlateau conditioned on metric val/loss" error
+    assert plan.val_every == 3 and trainer.current_epoch == 12
+    # Stepped once per validation (epochs 3, 6, 9, 12): ReduceLROnPlateau counts its steps.
+    assert trainer.lr_scheduler_configs[0].scheduler.last_epoch == 4
+
+
 def test_an_option_the_optimizer_does_not_take_is_named_before_training():
     with pytest.raises(
         InputError, match=r"RMSprop takes no argument 'fused' \(drop it with ~model.optimizer.fused\)"

@@ -9,7 +9,12 @@ from lightning.pytorch.strategies.launchers import subprocess_script
 
 from multiout.data.synthetic import SyntheticDataModule
 from multiout.runtime import lightning_internals
-from multiout.runtime.lightning_internals import ddp_child_command, set_received_sigterm, should_update_logs
+from multiout.runtime.lightning_internals import (
+    ddp_child_command,
+    set_received_sigterm,
+    set_run_length,
+    should_update_logs,
+)
 from tests.helpers import quiet_trainer, small_classifier
 
 
@@ -56,3 +61,18 @@ def test_the_csv_writer_hook_is_still_called_on_creation(tmp_path):
 
     Recording(log_dir=str(tmp_path))
     assert calls == [str(tmp_path)]
+
+
+def test_a_built_trainer_takes_its_run_length_and_validation_spacing(tmp_path):
+    validated = []
+
+    class Probe(L.Callback):
+        def on_validation_end(self, trainer, pl_module):
+            validated.append(trainer.current_epoch)
+
+    data = SyntheticDataModule(num_samples=400, num_features=6, num_channels=4, batch_size=32)
+    trainer = quiet_trainer(tmp_path, max_epochs=1, num_sanity_val_steps=0, callbacks=[Probe()])
+    set_run_length(trainer, max_epochs=6, min_steps=5, val_every=3)
+    trainer.fit(small_classifier(), datamodule=data)
+    assert trainer.current_epoch == 6 and trainer.fit_loop.min_steps == 5
+    assert validated == [2, 5]  # after epochs 3 and 6

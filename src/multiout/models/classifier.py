@@ -145,5 +145,6 @@ class MultiOutputClassifier(LeanHooks, L.LightningModule):  # without LeanHooks:
         clipping, precision = bool(self.trainer.gradient_clip_val), self.trainer.precision
         optimizer = build_optimizer(self.hparams["optimizer"], self.parameters(), precision, clipping)
         total_steps = int(self.trainer.estimated_stepping_batches)
-        scheduler = build_scheduler(self.hparams["scheduler"], optimizer, total_steps)
+        val_every = self.trainer.check_val_every_n_epoch or 1  # the training budget may space validations
+        scheduler = build_scheduler(self.hparams["scheduler"], optimizer, total_steps, val_every)
         return optimizer if scheduler is None else {"optimizer": optimizer, "lr_scheduler": scheduler}

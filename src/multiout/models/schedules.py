@@ -66,12 +66,15 @@ def scheduler_class(spec: Mapping[str, Any]) -> type:
     )
 
 
-def build_scheduler(spec: Mapping[str, Any] | None, optimizer: Optimizer, total_steps: int) -> dict | None:
+def build_scheduler(
+    spec: Mapping[str, Any] | None, optimizer: Optimizer, total_steps: int, val_every: int = 1
+) -> dict | None:
     """Lightning's `lr_scheduler` dict for `spec`, or None for a constant learning rate.
 
     `interval` (`step` or `epoch`), `frequency` and `monitor` go to Lightning. A class that takes
     `total_steps` (`WarmupCosine`, `OneCycleLR`) gets the run's optimizer steps and is stepped
-    every step; any other, every epoch, unless `interval` says otherwise.
+    every step; any other, every epoch, unless `interval` says otherwise; one that `monitor`s a
+    validation metric (`ReduceLROnPlateau`), every `val_every` epochs, after each validation.
     """
     if not spec:
         return None
@@ -80,6 +83,8 @@ def build_scheduler(spec: Mapping[str, Any] | None, optimizer: Optimizer, total_
     if per_step:
         options.setdefault("total_steps", total_steps)
     scheduler = build(options, "model.scheduler", optimizer)
-    lightning = {"interval": "step" if per_step else "epoch"}
+    lightning: dict[str, Any] = {"interval": "step" if per_step else "epoch"}
+    if "monitor" in spec and not per_step:
+        lightning["frequency"] = val_every
     lightning.update({key: spec[key] for key in LIGHTNING_KEYS if key in spec})
     return {"scheduler": scheduler, **lightning}

@@ -8,6 +8,10 @@ attributes say what it takes and gives:
   a window `[L, F]`, and so on. Its input is `[B, *example]`.
 - `ensemble`: True if it returns one hidden per member, `[B, k, out_features]`
   (models/ensemble.py), else `[B, out_features]` (the default).
+
+Its config (`conf/model/net/*.yaml`) holds its constructor arguments, and may also say
+`min_steps`: the optimizer steps it needs at those defaults. The training budget reads that
+(runtime/budget.py); the trunk's constructor never sees it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ from torch import nn
 
 from multiout.errors import InputError
 from multiout.models.targets import build, target_class
+
+# Keys of a trunk's config that are about training it, not arguments of its class.
+TRAINING_KEYS = ("min_steps",)
 
 # Trunks to suggest for an input of each rank (one example's dimensions).
 FITTING_TRUNKS = {
@@ -43,6 +50,7 @@ def trunk_width(trunk: nn.Module) -> int:
 def build_trunk(net: Mapping[str, Any], example_shape: list[int]) -> nn.Module:
     """The trunk of `net` (`_target_` and arguments) for examples of `example_shape` (the
     encoder's output), checked to take that shape before it is built."""
+    net = {key: value for key, value in net.items() if key not in TRAINING_KEYS}
     cls = target_class(net, "model.net")
     if input_rank(cls) != len(example_shape):
         suggestion = FITTING_TRUNKS.get(len(example_shape), f"a trunk with input_rank = {len(example_shape)}")

@@ -22,6 +22,14 @@ def set_received_sigterm(trainer: L.Trainer, value: bool) -> None:
     trainer._signal_connector.received_sigterm = value
 
 
+def set_run_length(trainer: L.Trainer, max_epochs: int, min_steps: int = 0, val_every: int = 1) -> None:
+    """What the Trainer's `max_epochs`, `min_steps` and `check_val_every_n_epoch` arguments set,
+    on a trainer already built: they follow from its world size (see `runtime/budget.py`)."""
+    trainer.fit_loop.max_epochs = max_epochs
+    trainer.fit_loop.epoch_loop.min_steps = min_steps
+    trainer.check_val_every_n_epoch = val_every
+
+
 def should_update_logs(trainer: L.Trainer) -> bool:
     """Whether values logged in the current training step reach the loggers (Lightning's cadence:
     `log_every_n_steps`, and the last step)."""

@@ -21,6 +21,7 @@ from multiout.callbacks.prediction_writer import PredictionCSVWriter
 from multiout.errors import InputError, exit_on_input_error
 from multiout.runtime import storage
 from multiout.runtime.atomic import write_json_atomic
+from multiout.runtime.budget import apply_budget
 from multiout.runtime.build import build, build_model, build_trainer, data_for_checkpoint, data_spec
 from multiout.runtime.checkpoints import (
     check_same_data,
@@ -115,6 +116,7 @@ def run_train(cfg: DictConfig) -> float | None:
             check_same_data(ckpt_path, saved_spec(ckpt_path), spec, hint)
         model = build_model(cfg.model, spec)
         trainer = job.track(build_trainer(cfg, [DataSummary(output_dir, spec)]))
+        apply_budget(trainer, datamodule, spec, cfg.get("budget"))
         check_remote_outputs(trainer, output_dir)
         run_info = {"seed": cfg.seed, "tags": _tags(cfg)}
         _log_run_info(trainer, run_info)
