@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -31,9 +31,6 @@ from multiout.data.table import Table, read_columns, read_table
 from multiout.data.tensor_datamodule import TensorDataModule
 from multiout.data.vocabularies import encode_categories_
 from multiout.errors import InputError
-
-if TYPE_CHECKING:
-    from multiout.data.stream import StreamDataModule
 from multiout.metrics.per_channel import label_counts
 
 MISSING_FEATURES = ("impute", "error")
@@ -59,9 +56,10 @@ def table_columns(
     return columns, categorical, resolve_label_values(label_values, columns.targets, ignore_index)
 
 
-def columns_spec(module: TabularDataModule | StreamDataModule) -> DataSpec:
+def columns_spec(module: Any) -> DataSpec:
     """The spec of a table's columns: the features as the tabular encoder reads them
-    (vocabularies, gaps, the training split's statistics) and the targets with their labels."""
+    (vocabularies, gaps, the training split's statistics) and the targets with their labels.
+    `module` is a data module that reads a table, held in memory or read as it streams."""
     return table_spec(
         module.feature_names,
         module.categorical_features,

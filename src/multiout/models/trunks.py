@@ -23,7 +23,7 @@ from multiout.models.targets import build, target_class
 # Trunks to suggest for an input of each rank (one example's dimensions).
 FITTING_TRUNKS = {
     1: "model/net=mlp",
-    2: "model/net=conv1d, model/net=gru or model/net=transformer",
+    2: "model/net=conv1d, model/net=gru or model/net=transformer",  # part: windows
 }
 
 

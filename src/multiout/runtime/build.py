@@ -23,9 +23,9 @@ from multiout.runtime.checkpoints import classifier_class
 # Loggers that need a package beyond the core dependencies: class name -> (modules that
 # serve it, the pyproject extra that installs one).
 LOGGER_PACKAGES = {
-    "MLFlowLogger": (("mlflow",), "mlflow"),
-    "WandbLogger": (("wandb",), "wandb"),
-    "TensorBoardLogger": (("tensorboard", "tensorboardX"), "tensorboard"),
+    "MLFlowLogger": (("mlflow",), "mlflow"),  # part: loggers
+    "WandbLogger": (("wandb",), "wandb"),  # part: loggers
+    "TensorBoardLogger": (("tensorboard", "tensorboardX"), "tensorboard"),  # part: loggers
 }
 
 
