@@ -65,7 +65,7 @@ def test_the_project_has_its_own_name_and_remembers_the_template(projects):
     full, _ = projects
     assert [p.name for p in (full / "src" / "hydra_plugins").iterdir()] == [f"{PACKAGE}_optuna_sweeper"]
     # Every part kept: the same files as this repository, but for what only the template needs.
-    tracked = sh("git", "ls-files", cwd=REPO_ROOT).stdout.split()
+    tracked = sh("git", "ls-files", cwd=REPO_ROOT).stdout.splitlines()
     own = {n for n in tracked if not n.startswith(("project_template/", "tests/project_template/"))}
     own -= {"copier.yml", "CHANGELOG.md", "{{ _copier_conf.answers_file }}.jinja"}
     copied = {str(p.relative_to(full)).replace(PACKAGE, "multiout") for p, _ in text_files(full)}
@@ -100,8 +100,14 @@ def one_line_refusal(result: subprocess.CompletedProcess, message: str) -> None:
         ("2fast", "project name must give a Python identifier as package name"),
         ("my.pkg", "project name must give a Python identifier as package name"),
         ("class", "project name must give a Python identifier as package name"),
-        ("torch", "gives the package name 'torch', which shadows a module the project imports"),
-        ("lightning", "gives the package name 'lightning', which shadows a module the project imports"),
+        (
+            "torch",
+            "project name 'torch' gives the package name 'torch', which shadows a module the project imports",
+        ),
+        (
+            "lightning",
+            "project name 'lightning' gives the package name 'lightning', which shadows a module the project imports",
+        ),
     ],
 )
 def test_a_bad_project_name_writes_nothing(template, tmp_path, name, message):

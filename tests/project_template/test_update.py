@@ -5,6 +5,7 @@ import pytest
 from tests.project_template.template import PACKAGE, clone_template, copier, copy_project, run_tests, sh
 
 LEFT_OUT = ["stream", "demos"]
+SEED = "# Seeds torch, numpy and Python in every process; also the per-epoch shuffle order.\n"
 
 
 def replace_line(path, old: str, new: str) -> None:
@@ -25,16 +26,19 @@ def test_a_later_release_arrives_own_edits_stay_and_only_shared_lines_conflict(t
 
     # The project's own edits: a file the next release changes too (same line, and another
     # line of it), and one it leaves alone.
-    replace_line(project / "conf" / "train.yaml", "seed: 42\n", "seed: 7\n")
-    replace_line(project / "conf" / "train.yaml", "cpu_threads: auto\n", "cpu_threads: 2\n")
+    train = project / "conf" / "train.yaml"
+    replace_line(train, SEED, "# Seeds everything: our note.\n")
+    replace_line(train, "# torch's CPU threads per process.", "# CPU threads: our note.")
     mlp = project / "src" / PACKAGE / "models" / "mlp.py"
     mlp.write_text(mlp.read_text() + "\n# Our own note.\n")
     sh("git", "commit", "--quiet", "-am", "Our settings", cwd=project)
 
     # The later release: the same line of conf/train.yaml, another line of it, and a file
     # the project did not touch.
-    replace_line(template / "conf" / "train.yaml", "seed: 42\n", "seed: 123\n")
-    replace_line(template / "conf" / "train.yaml", "print_config: true\n", "print_config: false\n")
+    replace_line(
+        template / "conf" / "train.yaml", SEED, "# Seeds torch, numpy and Python: the release's note.\n"
+    )
+    replace_line(template / "conf" / "train.yaml", "# Print the composed config", "# Print the whole config")
     resmlp = template / "src" / "multiout" / "models" / "resmlp.py"
     resmlp.write_text(resmlp.read_text() + "\n# From the later release of multiout.\n")
     sh("git", "commit", "--quiet", "-am", "A later release", cwd=template)
@@ -58,10 +62,15 @@ def test_a_later_release_arrives_own_edits_stay_and_only_shared_lines_conflict(t
         .endswith(f"\n# From the later release of {PACKAGE}.\n")
     )
     assert mlp.read_text().endswith("\n# Our own note.\n")
-    train = (project / "conf" / "train.yaml").read_text()
-    assert "print_config: false\n" in train and "cpu_threads: 2\n" in train  # both sides' own lines
+    merged = train.read_text()
+    assert (
+        "# Print the whole config" in merged and "# CPU threads: our note." in merged
+    )  # each side's own line
     # Only the line both changed conflicts, and nowhere else.
-    assert "<<<<<<< before updating\nseed: 7\n=======\nseed: 123\n>>>>>>> after updating\n" in train
+    assert (
+        "<<<<<<< before updating\n# Seeds everything: our note.\n=======\n"
+        "# Seeds torch, numpy and Python: the release's note.\n>>>>>>> after updating\nseed: 42\n"
+    ) in merged
     status = sh("git", "status", "--porcelain", cwd=project).stdout.splitlines()
     assert sorted(status) == sorted(
         [
@@ -74,6 +83,6 @@ def test_a_later_release_arrives_own_edits_stay_and_only_shared_lines_conflict(t
     assert not list(project.rglob("*stream*.py")) and not (project / "data").exists()
     assert not (project / "src" / "multiout").exists()
 
-    replace_line(project / "conf" / "train.yaml", "<<<<<<< before updating\nseed: 7\n=======\n", "")
-    replace_line(project / "conf" / "train.yaml", ">>>>>>> after updating\n", "")
+    replace_line(train, "<<<<<<< before updating\n# Seeds everything: our note.\n=======\n", "")
+    replace_line(train, ">>>>>>> after updating\n", "")
     run_tests(project, "tests/runtime/test_configs.py", "tests/models/test_resmlp.py", "-m", "not slow")
