@@ -48,6 +48,11 @@ for variant in "${variants[@]}"; do
     start=$SECONDS
     python -m copier copy --trust --defaults --quiet "${answers[@]}" "$work/template" "$project" > /dev/null
     result=ok
+    # No name of a left-out part is left (the names: tests/project_template/template.py).
+    left_out=$(printf '%s\n' "${answers[@]}" | sed -n 's/=false$//p' | tr '\n' ' ')
+    (cd "$repo" && python -c "import sys; from pathlib import Path; from tests.project_template.template import mentions
+found = [m for part in sys.argv[2:] for m in mentions(Path(sys.argv[1]), part)]
+print(*found, sep='\n'); sys.exit(bool(found))" "$project" $left_out) || result="FAILED (left-out names remain)"
     (cd "$project" && if [ "$fast" = 1 ]; then PYTEST_ADDOPTS='-m "not slow"' bash .ci/run; else bash .ci/run; fi) \
         > "$work/$variant.ci.log" 2>&1 || result="FAILED (.ci/run; log: tail of it below)"
     summary=$(grep -E "^[0-9]+ (passed|failed)|passed|failed" "$work/$variant.ci.log" | tail -1)
