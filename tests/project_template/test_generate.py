@@ -83,9 +83,7 @@ def test_the_minimal_project_is_smaller_imports_every_module_and_passes_its_conf
     )
     sh(sys.executable, "-c", walk, cwd=minimal, env={"PYTHONPATH": str(minimal / "src")})
     # Every config of the project composes and builds its `_target_`s; a run trains in-process.
-    run_tests(
-        minimal, "tests/runtime/test_configs.py", "tests/models/test_trunk_training.py", "-m", "not slow"
-    )
+    run_tests(minimal, "tests/runtime/test_configs.py", "-k", "composes or builds or fast_dev_run_of")
 
 
 def one_line_refusal(result: subprocess.CompletedProcess, message: str) -> None:
