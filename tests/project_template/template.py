@@ -57,14 +57,15 @@ def copier(*args, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
 
 
 def copy_project(
-    template: Path, dest: Path, *, left_out=(), name: str = "churn-model", check: bool = True, vcs_ref=None
+    template: Path, dest: Path, *, left_out=(), name: str = "churn-model", check: bool = True, vcs_ref="HEAD"
 ):
+    """A project from `vcs_ref`: by default the commit under test, not the latest release tag."""
     answers = [f"project_name={name}", *(f"{part}=false" for part in left_out)]
     data = [arg for answer in answers for arg in ("-d", answer)]
-    ref = ["--vcs-ref", vcs_ref] if vcs_ref else []
     return copier(
-        "copy", "--trust", "--defaults", "--quiet", *ref, *data, template, dest, cwd=dest.parent, check=check
-    )
+        "copy", "--trust", "--defaults", "--quiet", "--vcs-ref", vcs_ref, *data, template, dest,
+        cwd=dest.parent, check=check,
+    )  # fmt: skip
 
 
 def text_files(root: Path):

@@ -5,6 +5,7 @@ import pytest
 from tests.project_template.template import PACKAGE, clone_template, copier, copy_project, run_tests, sh
 
 LEFT_OUT = ["stream", "demos"]
+BASE = "0.0.0.dev0"  # a tag the repository will not have
 SEED = "# Seeds torch, numpy and Python in every process; also the per-epoch shuffle order.\n"
 
 
@@ -17,9 +18,9 @@ def replace_line(path, old: str, new: str) -> None:
 @pytest.mark.slow
 def test_a_later_release_arrives_own_edits_stay_and_only_shared_lines_conflict(tmp_path):
     template = clone_template(tmp_path)
-    sh("git", "tag", "1.0.0", cwd=template)  # the earlier release: this commit
+    sh("git", "tag", BASE, cwd=template)  # the earlier release: this commit
     project = tmp_path / "project"
-    copy_project(template, project, left_out=LEFT_OUT, vcs_ref="1.0.0")
+    copy_project(template, project, left_out=LEFT_OUT, vcs_ref=BASE)
     sh("git", "init", "--quiet", cwd=project)
     sh("git", "add", "-A", cwd=project)
     sh("git", "commit", "--quiet", "-m", "Start from the template", cwd=project)
