@@ -46,7 +46,7 @@ for variant in "${variants[@]}"; do
     done
     project="$work/$variant"
     start=$SECONDS
-    python -m copier copy --trust --defaults --quiet "${answers[@]}" "$work/template" "$project" > /dev/null
+    python -m copier copy --trust --defaults --quiet --vcs-ref HEAD "${answers[@]}" "$work/template" "$project" > /dev/null
     result=ok
     # No name of a left-out part is left (the names: tests/project_template/template.py).
     left_out=$(printf '%s\n' "${answers[@]}" | sed -n 's/=false$//p' | tr '\n' ' ')
