@@ -1,9 +1,9 @@
 """Baselines on the template's own splits: majority class, and per-channel logistic regression
 and gradient-boosted trees.
 
-`python scripts/baseline.py` (runs `experiment=us_employment` unless an override names the
-experiment or the data; any train.py overrides work, e.g. `python scripts/baseline.py experiment=nyc_flights` or `data=tabular
-data.path=my.csv`). The rows of every split are the ones the template trains, selects and
+`python scripts/baseline.py` with any train.py overrides, e.g. `python scripts/baseline.py
+data=tabular data.path=my.csv` (without one that names the experiment or the data: the data of
+`DEFAULT_DATA` below). The rows of every split are the ones the template trains, selects and
 tests on: the data module is built from the same Hydra config as `train.py`, and a table's
 splits are cut by the template's own split functions (`baseline_data.py`). Each channel is
 fitted on the training rows that have its label, with one setting for all channels picked on
@@ -143,11 +143,16 @@ BASELINES = {
 }
 
 
+# What the baselines score unless an override chooses the experiment or the data.
+DEFAULT_DATA: list[str] = []
+DEFAULT_DATA = ["experiment=us_employment"]  # part: demos
+
+
 def with_default_data(overrides: list[str]) -> list[str]:
-    """`overrides` after `experiment=us_employment`, unless they choose the data themselves: so
-    `seed=1` alone still scores the real table, not the synthetic default."""
+    """`overrides` after `DEFAULT_DATA`, unless they choose the data themselves: so `seed=1`
+    alone still scores the default table."""
     chosen = any(o.lstrip("+~").startswith(("experiment", "data")) for o in overrides)
-    return overrides if chosen else ["experiment=us_employment", *overrides]
+    return overrides if chosen else [*DEFAULT_DATA, *overrides]
 
 
 def main(overrides: list[str]) -> None:

@@ -11,7 +11,7 @@ from multiout.errors import InputError
 from multiout.models.classifier import MultiOutputClassifier
 from multiout.models.sequence import Conv1dTrunk, GRUTrunk, TransformerTrunk, sinusoidal_positions
 from multiout.models.trunks import build_trunk
-from multiout.tools.export import export_model, run_exported
+from multiout.tools.export import export_model, run_exported  # part: export
 from tests.helpers import InMemoryData, multi_output_cross_entropy, quiet_trainer, spec_dict
 
 L, F, C = 6, 3, 2
@@ -94,6 +94,7 @@ def test_short_training_on_windows_lowers_the_loss(name, tmp_path):
     assert loss() < 0.8 * before
 
 
+# part: export
 @pytest.mark.parametrize("name", ["conv1d", "gru", "transformer"])
 def test_an_exported_window_model_gives_the_model_logits_for_any_batch(name, tmp_path):
     # A tabular spec, as data=windows gives: the encoder standardizes and flags gaps over [B, L, F].
@@ -108,3 +109,6 @@ def test_an_exported_window_model_gives_the_model_logits_for_any_batch(name, tmp
     )
     assert got is not None and got.shape == (7, 3, C)
     torch.testing.assert_close(got, expected)
+
+
+# end part

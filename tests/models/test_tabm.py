@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from multiout.errors import InputError
 from multiout.models.tabm import BatchEnsembleLinear, TabM
 from multiout.runtime.build import build, build_model, data_spec
-from tests.helpers import REPO_ROOT, compose_train, small_classifier
+from tests.helpers import compose_train, small_classifier
 
 B, F_IN, K_MEMBERS = 6, 5, 4
 
@@ -95,15 +95,10 @@ def test_bad_settings_are_input_errors(key, value):
 
 
 def test_model_net_tabm_swaps_the_trunk_by_config_only():
-    # The real-data experiment, written for the MLP (its `norm: null` included), takes the trunk too.
-    cfg = compose_train(
-        "experiment=us_employment",
-        f"data.path={REPO_ROOT}/data/us_employment.csv",
-        "model/net=tabm",
-        "model.net.ensemble_size=3",
-    )
+    # An experiment written for the MLP takes the trunk too.
+    cfg = compose_train("experiment=wide_mlp", "model/net=tabm", "model.net.ensemble_size=3")
     spec = data_spec(build(cfg.data), cfg.data)
     model = build_model(cfg.model, spec).eval()
     assert isinstance(model.trunk, TabM) and model.trunk.ensemble_size == 3
-    assert model.trunk.out_features == 64  # the experiment's hidden_sizes
+    assert model.trunk.out_features == 256  # the experiment's hidden_sizes: [512, 512, 256]
     assert model(torch.randn(4, *spec.input.shape)).shape == (4, 3, 47)

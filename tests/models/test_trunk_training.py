@@ -1,17 +1,19 @@
-"""Every tabular trunk and the ordinal loss: a short real training lowers the loss, and the
-trained model exports to TorchScript and torch.export with the same logits."""
+"""Every trunk for table rows, and each loss: a short real training lowers the loss, and the
+trained model exports with the same logits."""
 
 import pytest
 import torch
 
 from multiout.data.synthetic import SyntheticDataModule
 from multiout.models.classifier import MultiOutputClassifier
-from multiout.tools.export import export_model, run_exported
+from multiout.tools.export import export_model, run_exported  # part: export
 from tests.helpers import multi_output_cross_entropy, quiet_trainer, spec_dict
 
 F, C, K = 6, 4, 3
 
 TRUNKS = {
+    "mlp": ({"_target_": "multiout.models.mlp.MLP", "hidden_sizes": [16]}, "cross_entropy"),
+    # part: tabular_trunks
     "plr_mlp": (
         {"_target_": "multiout.models.plr.PLRMLP", "hidden_sizes": [16], "d_embedding": 4},
         "cross_entropy",
@@ -25,7 +27,6 @@ TRUNKS = {
         },
         "cross_entropy",
     ),
-    "mlp_ordinal": ({"_target_": "multiout.models.mlp.MLP", "hidden_sizes": [16]}, "ordinal"),
     "plr_tabm": (
         {
             "_target_": "multiout.models.plr.PLRTabM",
@@ -35,10 +36,16 @@ TRUNKS = {
         },
         "cross_entropy",
     ),
+    # end part
+    # part: ordinal
+    "mlp_ordinal": ({"_target_": "multiout.models.mlp.MLP", "hidden_sizes": [16]}, "ordinal"),
+    # end part
+    # part: tabular_trunks, ordinal
     "tabm_ordinal": (
         {"_target_": "multiout.models.tabm.TabM", "hidden_sizes": [16], "ensemble_size": 4},
         "ordinal",
     ),
+    # end part
 }
 
 
@@ -75,14 +82,16 @@ def test_short_training_lowers_the_loss(name, data, tmp_path):
     assert after < 0.95 * before, (before, after)
 
 
+# part: export
 # torch (and Lightning) deprecate TorchScript; the test checks it still works while it exists.
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.parametrize(
     ("name", "fmt"),
     [
         *((name, "torchscript") for name in TRUNKS),
-        ("plr_mlp", "exported_program"),
-        ("tabm_ordinal", "exported_program"),
+        ("mlp", "exported_program"),
+        ("plr_mlp", "exported_program"),  # part: tabular_trunks
+        ("tabm_ordinal", "exported_program"),  # part: tabular_trunks, ordinal
     ],
 )
 def test_exported_model_gives_the_model_logits(name, fmt, tmp_path):
@@ -93,3 +102,6 @@ def test_exported_model_gives_the_model_logits(name, fmt, tmp_path):
     got = run_exported(export_model(model, fmt, tmp_path / "model"), fmt, features)
     assert got is not None and got.shape == (7, K, C)
     torch.testing.assert_close(got, expected)
+
+
+# end part

@@ -6,10 +6,10 @@ import json
 import threading
 import time
 
-import pytest
+import pytest  # part: stream
 import torch
 
-from tests.data.stream_files import write_dataset
+from tests.data.stream_files import write_dataset  # part: stream
 from tests.helpers import SMALL_DATA
 from tests.object_store.endpoint import running_endpoint, use_endpoint
 
@@ -29,6 +29,10 @@ def one_error_line(code, stderr: list[str]) -> str:
     return errors[0]
 
 
+QUICK = [*SMALL_DATA, *BASE]
+
+
+# part: stream
 @pytest.fixture
 def stream_bucket(s3, tmp_path):
     """A bucket holding a small Parquet training split."""
@@ -36,9 +40,6 @@ def stream_bucket(s3, tmp_path):
     bucket = s3.new_bucket()
     s3.upload_dir(tmp_path / "train", bucket, "train")
     return bucket
-
-
-QUICK = [*SMALL_DATA, *BASE]
 
 
 def stream(bucket: str) -> list[str]:
@@ -69,6 +70,9 @@ def test_read_denied(stream_bucket, s3, entry, tmp_path):
     code, stderr = entry("train", f"hydra.run.dir={tmp_path / 'run'}", *stream(stream_bucket))
     line = one_error_line(code, stderr)
     assert f"s3://{stream_bucket}/train" in line and "access denied" in line
+
+
+# end part
 
 
 def test_write_denied_for_checkpoints_stops_the_run_before_training(s3, entry, tmp_path):

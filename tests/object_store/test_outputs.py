@@ -93,6 +93,7 @@ def test_evaluate_and_predict_read_a_checkpoint_from_the_bucket(remote_run, s3, 
     assert sum(per_channel) / len(per_channel) == pytest.approx(evaluated["test/acc"], abs=1e-6)
 
 
+# part: export
 def test_export_reads_a_checkpoint_from_the_bucket_and_writes_beside_the_command(
     remote_run, s3, tmp_path, monkeypatch, capsys
 ):
@@ -103,3 +104,6 @@ def test_export_reads_a_checkpoint_from_the_bucket_and_writes_beside_the_command
     export_script([f"ckpt_path={ckpt}", "format=torchscript"])
     assert "exported to last.pt" in capsys.readouterr().out
     assert (tmp_path / "last.pt").is_file()
+
+
+# end part

@@ -16,7 +16,11 @@ from multiout.errors import InputError
 from multiout.runtime.config_keys import RejectMisspeltKeys, misspelt_key
 from tests.helpers import REPO_ROOT, run_script
 
-OVERLAYS = ["experiment", "debug", "hparams_search"]
+OVERLAYS = [
+    "experiment",
+    "debug",
+    "hparams_search",  # part: optuna
+]
 
 
 @pytest.fixture
@@ -122,7 +126,7 @@ def options(group: str) -> list[str]:
     "overrides",
     [[f"experiment={o}"] for o in options("experiment")]
     + [[f"debug={o}"] for o in options("debug")]
-    + [["experiment=us_employment", "debug=fdr", "+model.optimizer.lrr=0.1", "++trainer.min_steps=2"]],
+    + [["experiment=wide_mlp", "debug=fdr", "+model.optimizer.lrr=0.1", "++trainer.min_steps=2"]],
 )
 def test_the_shipped_experiment_and_debug_files_add_no_misspelt_key(overrides):
     composed(*overrides)

@@ -45,14 +45,14 @@ def test_model_follows_the_data_config():
 
 
 def test_callbacks_and_loggers_build():
-    cfg = compose_train("logger=tensorboard", output_dir=Path("unused"))
+    cfg = compose_train("logger=csv", output_dir=Path("unused"))
     callbacks = build_group(cfg.callbacks)
     assert {type(c).__name__ for c in callbacks} >= {
         "ModelCheckpoint",
         "EarlyStopping",
         "LearningRateMonitor",
     }
-    assert [type(x).__name__ for x in build_group(cfg.logger)] == ["TensorBoardLogger"]
+    assert [type(x).__name__ for x in build_group(cfg.logger)] == ["AppendingCSVLogger"]
     assert build_group(compose_train("callbacks=none", "logger=none").callbacks) == []
 
 

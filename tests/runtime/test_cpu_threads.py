@@ -68,7 +68,9 @@ def test_a_cgroup_v1_quota_and_no_quota(tmp_path):
         ("ddp", 2, None, None, 2),
         ("ddp", [0, 1, 2], None, None, 3),
         ("ddp", 2, "hydra_plugins.hydra_joblib_launcher.JoblibLauncher", 3, 6),
+        # part: slurm
         ("ddp", 2, "hydra_plugins.hydra_submitit_launcher.SlurmLauncher", 3, 2),  # jobs run elsewhere
+        # end part
     ],
 )
 def test_processes_on_this_machine(strategy, devices, launcher, jobs, expected):

@@ -1,29 +1,32 @@
 """Every file-based logger writes its files, with the per-channel scalars and the run's tags."""
 
-import importlib.util
+import importlib.util  # part: loggers
 import json
-import sqlite3
+import sqlite3  # part: loggers
 
 import pytest
-from omegaconf import OmegaConf
+from omegaconf import OmegaConf  # part: loggers
 
-from multiout.errors import InputError
-from multiout.runtime import build as building
-from multiout.runtime.build import build_trainer
-from tests.helpers import REPO_ROOT, SMALL_DATA
+from multiout.errors import InputError  # part: loggers
+from multiout.runtime import build as building  # part: loggers
+from multiout.runtime.build import build_trainer  # part: loggers
+from tests import helpers
 
+# part: loggers
 # All four come with the dev install; for users mlflow and wandb are optional extras.
 OPTIONAL = {"mlflow": "mlflow", "wandb": "wandb"}
+# end part
 
 
 @pytest.mark.slow
 def test_loggers_write_their_files(run):
-    names = ["csv", "tensorboard"] + [
-        name for name, module in OPTIONAL.items() if importlib.util.find_spec(module)
-    ]
+    names = ["csv"]
+    # part: loggers
+    names += ["tensorboard"] + [name for name, module in OPTIONAL.items() if importlib.util.find_spec(module)]
+    # end part
     result, run_dir = run(
         "train.py",
-        *SMALL_DATA,
+        *helpers.SMALL_DATA,
         "trainer.max_epochs=1",
         f"logger=[{','.join(names)}]",
         "tags=[smoke,loggers]",
@@ -37,6 +40,7 @@ def test_loggers_write_their_files(run):
     header = (run_dir / "csv" / "metrics.csv").read_text().splitlines()[0].split(",")
     assert {"val/acc/ch00", "val/acc/ch46", "test/acc/ch46"} <= set(header)
     assert "smoke" in (run_dir / "csv" / "hparams.yaml").read_text()
+    # part: loggers
     assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
     if "mlflow" in names:  # the SQLite store in the directory the run started from
         with sqlite3.connect(run_dir.parent / "mlflow.db") as db:
@@ -46,8 +50,10 @@ def test_loggers_write_their_files(run):
     if "wandb" in names:  # offline: a binary run file to sync later
         (wandb_file,) = (run_dir / "wandb").glob("offline-run-*/run-*.wandb")
         assert b"val/acc/ch46" in wandb_file.read_bytes()
+    # end part
 
 
+# part: loggers
 def test_a_logger_without_its_package_is_an_input_error(monkeypatch, tmp_path):
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(
@@ -56,8 +62,11 @@ def test_a_logger_without_its_package_is_an_input_error(monkeypatch, tmp_path):
     cfg = OmegaConf.create(
         {
             "trainer": {"_target_": "lightning.pytorch.Trainer", "default_root_dir": str(tmp_path)},
-            "logger": OmegaConf.load(REPO_ROOT / "conf" / "logger" / "mlflow.yaml"),
+            "logger": OmegaConf.load(helpers.REPO_ROOT / "conf" / "logger" / "mlflow.yaml"),
         }
     )
     with pytest.raises(InputError, match=r"logger 'mlflow' needs the mlflow package.*\.\[mlflow\]"):
         build_trainer(cfg)
+
+
+# end part

@@ -69,6 +69,7 @@ def test_bf16_mixed_trains_on_cpu(tmp_path, clipping):
     assert trainer.callback_metrics["train/loss_step"].isfinite()
 
 
+# part: slurm
 def test_slurm_launcher_takes_nodes_and_tasks_from_the_trainer():
     pytest.importorskip(
         "hydra_plugins.hydra_submitit_launcher", reason="optional extra: pip install -e '.[slurm]'"
@@ -81,3 +82,6 @@ def test_slurm_launcher_takes_nodes_and_tasks_from_the_trainer():
         )
     launcher = cfg.hydra.launcher
     assert (launcher.nodes, launcher.tasks_per_node, launcher.gpus_per_node) == (2, 4, 4)
+
+
+# end part

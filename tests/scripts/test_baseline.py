@@ -7,7 +7,11 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from baseline import TREE_OPTIONS, main, with_default_data
+from baseline import (
+    TREE_OPTIONS,
+    main,
+    with_default_data,  # part: demos
+)
 from bench.startup import launch_train
 from hydra import compose, initialize_config_dir
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -28,12 +32,16 @@ def test_baselines_score_the_configured_data(capsys):
     assert len(accuracies(out)) == 3 and all(0.2 < a < 1.0 for a in accuracies(out))
 
 
+# part: demos
 @pytest.mark.parametrize(
     ("overrides", "us_employment"),
     [([], True), (["seed=1"], True), (["experiment=nyc_flights"], False), (["data.num_samples=9"], False)],
 )
 def test_the_real_table_is_the_default_unless_the_data_is_chosen(overrides, us_employment):
     assert (with_default_data(overrides)[0] == "experiment=us_employment") is us_employment
+
+
+# end part
 
 
 def write_table(path) -> pd.DataFrame:

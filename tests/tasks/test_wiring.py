@@ -20,14 +20,14 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from sklearn.utils.class_weight import compute_class_weight
 
 from multiout.callbacks.prediction_writer import PredictionCSVWriter
-from multiout.data.stream.datamodule import StreamDataModule
+from multiout.data.stream.datamodule import StreamDataModule  # part: stream
 from multiout.data.tables.datamodule import TabularDataModule
 from multiout.metrics.results import EvalMetrics
 from multiout.runtime.build import build, build_model, build_trainer, data_spec
 from multiout.runtime.faults.last_checkpoint import LastCheckpoint
 from multiout.runtime.faults.sigterm import SigtermAtStepEnd
 from multiout.tasks.train import train
-from tests.data.stream_files import write_dataset
+from tests.data.stream_files import write_dataset  # part: stream
 from tests.helpers import InMemoryData, compose_train, quiet_trainer, small_classifier
 
 QUIET = ["callbacks.rich_progress_bar=null", "callbacks.rich_model_summary=null", "logger=none",
@@ -134,6 +134,7 @@ def test_predictions_keep_their_row_ids_across_batches(tmp_path):
     assert written["key"].tolist() == frame["key"].tolist()  # 5 batches, each with its own ids
 
 
+# part: stream
 def test_streamed_predictions_keep_the_ids_each_batch_carries(tmp_path):
     frame = write_dataset(tmp_path / "new")  # 110 rows in 5 files of uneven row groups
     data = StreamDataModule(predict_path=str(tmp_path / "new"), target_columns=["y_a", "y_b", "y_c"],
@@ -147,6 +148,9 @@ def test_streamed_predictions_keep_the_ids_each_batch_carries(tmp_path):
     written = pd.read_csv(tmp_path / "p.csv")
     assert list(written.columns) == ["key", "y_a", "y_b", "y_c"]
     assert written["key"].tolist() == frame["key"].tolist()  # 7 batches, ids read with their rows
+
+
+# end part
 
 
 def test_labels_in_any_order_map_to_their_position_and_back(tmp_path):

@@ -8,7 +8,7 @@ from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.loggers import TensorBoardLogger  # part: loggers
 from rich.console import Console
 from rich.table import Table
 
@@ -43,8 +43,8 @@ class PerChannelReport(Callback):
     """Reports the model's last test epoch (`results["test"]`) channel by channel.
 
     Writes `per_channel.csv`, `per_channel_accuracy.png` (accuracy against the majority-class
-    baseline) and `per_channel_confusion.png` into `output_dir`, and adds both figures to
-    TensorBoard when that logger is on. Runs on the first process only.
+    baseline) and `per_channel_confusion.png` into `output_dir`, and hands both figures to the
+    loggers that show figures. Runs on the first process only.
     """
 
     def __init__(self, output_dir: str, figures: bool = True) -> None:
@@ -73,8 +73,10 @@ class PerChannelReport(Callback):
         for name, fig in figures.items():
             with atomic_path(storage.join(self.output_dir, f"{name}.png")) as tmp:
                 fig.savefig(tmp, format="png", dpi=110)
+            # part: loggers
             for logger in trainer.loggers:
                 if isinstance(logger, TensorBoardLogger):
                     logger.experiment.add_figure(
                         f"test/{name}", fig, global_step=trainer.global_step, close=False
                     )
+            # end part

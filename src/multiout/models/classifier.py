@@ -16,7 +16,7 @@ from multiout.models.encoders import build_encoder
 from multiout.models.ensemble import ensemble_logits, member_logits, member_targets
 from multiout.models.loss import cross_entropy_terms, mean_loss
 from multiout.models.options import MASKED_LOGIT, check_options, class_weight, label_mask
-from multiout.models.ordinal import corn_log_probs, outputs_per_channel
+from multiout.models.ordinal import corn_log_probs, outputs_per_channel  # part: ordinal
 from multiout.models.schedules import build_optimizer, build_scheduler
 from multiout.models.trunks import build_trunk, is_ensemble, trunk_width
 from multiout.runtime.speed import LeanHooks
@@ -26,10 +26,9 @@ class MultiOutputClassifier(LeanHooks, L.LightningModule):  # without LeanHooks:
     """Predicts, for each output channel, one of that channel's classes.
 
     `data` is the data spec (data/spec.py) as plain values. `forward` returns logits `[B, K, C]`
-    from one `Linear(hidden, K * C)` head, class dimension second as `cross_entropy` wants it
-    (`loss="ordinal"`: from K-1 thresholds; models/ordinal.py); a channel's missing classes get
-    no probability. `net`, `optimizer` and `scheduler` are `{"_target_": ..., **arguments}`
-    dicts of plain values, so a checkpoint alone rebuilds the model under `weights_only=True`.
+    from one `Linear(hidden, K * C)` head, class dimension second as `cross_entropy` wants it; a
+    channel's missing classes get no probability. `net`, `optimizer` and `scheduler` are
+    `{"_target_": ..., **arguments}` dicts of plain values, so a checkpoint alone rebuilds the model under `weights_only=True`.
     """
 
     class_weight: Tensor | None
@@ -54,15 +53,16 @@ class MultiOutputClassifier(LeanHooks, L.LightningModule):  # without LeanHooks:
         self.spec = spec = DataSpec.from_dict(data, "data")
         out = spec.output
         check_options(optimizer, scheduler, class_weights, loss, out)
-        self.ordinal = loss == "ordinal"
+        self.ordinal = loss == "ordinal"  # part: ordinal
         self.num_channels, self.num_classes = out.num_channels, out.num_classes
         self.ignore_index = out.ignore_index
         self.label_smoothing, self.compile_logits = label_smoothing, compile
         self.encoder = build_encoder(spec.input, embedding_dim)
         self.trunk = build_trunk(net, self.encoder.out_shape)
         self.ensemble = is_ensemble(self.trunk)
-        outputs = outputs_per_channel(loss, self.num_classes) * self.num_channels
-        self.head = nn.Linear(trunk_width(self.trunk), outputs)
+        outputs = self.num_classes
+        outputs = outputs_per_channel(loss, self.num_classes)  # part: ordinal
+        self.head = nn.Linear(trunk_width(self.trunk), outputs * self.num_channels)
         self.register_buffer("class_weight", class_weight(out) if class_weights else None)
         self.register_buffer("class_mask", label_mask(out), persistent=False)
         self.train_metrics = TrainingMetrics(out.ignore_index)
@@ -80,9 +80,12 @@ class MultiOutputClassifier(LeanHooks, L.LightningModule):  # without LeanHooks:
         per member; see models/ensemble.py)."""
         hidden = self.trunk(self.encoder(x))  # [B, hidden], or [B, k, hidden] from an ensemble trunk
         logits = self.head(hidden).unflatten(-1, (-1, self.num_channels))
-        if self.ordinal:
-            logits = corn_log_probs(logits, dim=-2, mask=self.class_mask)  # K-1 thresholds -> K classes
-        elif self.class_mask is not None:
+        # part: ordinal
+        if self.ordinal:  # K-1 thresholds -> K classes, with the channel's missing ones masked
+            logits = corn_log_probs(logits, dim=-2, mask=self.class_mask)
+            return member_logits(logits, self.training) if self.ensemble else logits
+        # end part
+        if self.class_mask is not None:
             logits = logits.masked_fill(~self.class_mask, MASKED_LOGIT)  # a channel's missing classes
         return member_logits(logits, self.training) if self.ensemble else logits
 

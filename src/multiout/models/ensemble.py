@@ -1,7 +1,7 @@
 """Trunks that are ensembles: how the classifier trains their members and averages them.
 
-A trunk that returns one hidden per member, `[B, k, out_features]` (TabM sets
-`ensemble_size` to k), is an ensemble; the head turns each into logits. In training the model returns the
+A trunk that returns one hidden per member, `[B, k, out_features]` (its `ensemble_size` is k),
+is an ensemble; the head turns each into logits. In training the model returns the
 members' logits `[B, K, C, k]` and every member is trained on its own loss (the loss is the
 mean over members as well as cells). In evaluation, prediction and export it returns the
 ensemble's logits `[B, K, C]`: the log of the members' mean probability, so that softmax gives

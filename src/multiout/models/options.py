@@ -8,9 +8,14 @@ from torch import Tensor
 from multiout.data.spec import OutputSpec
 from multiout.errors import InputError
 from multiout.models.loss import balanced_class_weights
-from multiout.models.ordinal import check_loss
+from multiout.models.ordinal import check_ordinal  # part: ordinal
 from multiout.models.schedules import scheduler_class
 from multiout.models.targets import target_class
+
+LOSSES = (
+    "cross_entropy",
+    "ordinal",  # part: ordinal
+)
 
 
 def check_options(
@@ -27,7 +32,9 @@ def check_options(
             "model.class_weights=balanced needs the training split's label counts, which this data "
             "module's data spec does not give; set model.class_weights=null"
         )
-    check_loss(loss, out.num_classes)
+    if loss not in LOSSES:
+        raise InputError(f"model.loss must be one of {list(LOSSES)}, got {loss!r}")
+    check_ordinal(loss, out.num_classes)  # part: ordinal
 
 
 def label_counts(out: OutputSpec) -> Tensor:

@@ -30,7 +30,7 @@ TRAINING_KEYS = ("min_steps",)
 # Trunks to suggest for an input of each rank (one example's dimensions).
 FITTING_TRUNKS = {
     1: "model/net=mlp",
-    2: "model/net=conv1d, model/net=gru or model/net=transformer",
+    2: "model/net=conv1d, model/net=gru or model/net=transformer",  # part: windows
 }
 
 

@@ -22,10 +22,10 @@ from multiout.runtime.checkpoints import classifier_class
 
 # Loggers that need a package beyond the core dependencies: class name -> (modules that
 # serve it, the pyproject extra that installs one).
-LOGGER_PACKAGES = {
-    "MLFlowLogger": (("mlflow",), "mlflow"),
-    "WandbLogger": (("wandb",), "wandb"),
-    "TensorBoardLogger": (("tensorboard", "tensorboardX"), "tensorboard"),
+LOGGER_PACKAGES: dict[str, tuple[tuple[str, ...], str]] = {
+    "MLFlowLogger": (("mlflow",), "mlflow"),  # part: loggers
+    "WandbLogger": (("wandb",), "wandb"),  # part: loggers
+    "TensorBoardLogger": (("tensorboard", "tensorboardX"), "tensorboard"),  # part: loggers
 }
 
 

@@ -107,7 +107,9 @@ def processes_on_this_machine(
             processes = devices
         elif isinstance(devices, Sequence) and not isinstance(devices, str):
             processes = max(1, len(devices))  # a list of device ids
-    if isinstance(launcher_jobs, int) and launcher_jobs > 1 and "submitit" not in str(launcher_target):
+    jobs_here = isinstance(launcher_jobs, int) and launcher_jobs > 1
+    jobs_here = jobs_here and "submitit" not in str(launcher_target)  # part: slurm
+    if jobs_here:
         processes *= launcher_jobs
     return processes
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
-from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.loggers import WandbLogger  # part: loggers
 from lightning.pytorch.utilities import rank_zero_only
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
@@ -122,7 +122,7 @@ def run_train(cfg: DictConfig) -> float | None:
         _log_run_info(trainer, run_info)
         metrics = train(trainer, model, datamodule, ckpt_path=ckpt_path, fit=cfg.train, test=cfg.test)
         metrics.update(run_info)
-        _finish_loggers(trainer)
+        _finish_loggers(trainer)  # part: loggers
         _report(trainer, output_dir, metrics)
         return _objective(metrics, cfg.optimized_metric)
 
@@ -140,7 +140,7 @@ def run_evaluate(cfg: DictConfig) -> None:
         run_info = {"tags": _tags(cfg)}
         _log_run_info(trainer, run_info)
         metrics = {**evaluate(trainer, model, datamodule, ckpt_path), **run_info}
-        _finish_loggers(trainer)
+        _finish_loggers(trainer)  # part: loggers
         _report(trainer, cfg.paths.output_dir, metrics)
 
 
@@ -222,11 +222,15 @@ def _log_run_info(trainer: L.Trainer, info: dict[str, Any]) -> None:
         logger.log_hyperparams(info)
 
 
+# part: loggers
 def _finish_loggers(trainer: L.Trainer) -> None:
     """Close a W&B run, so the next job of a multirun starts its own instead of reusing it."""
     for logger in trainer.loggers:
         if isinstance(logger, WandbLogger) and trainer.is_global_zero:
             logger.experiment.finish()
+
+
+# end part
 
 
 def _objective(metrics: dict[str, Any], name: str | None) -> float | None:

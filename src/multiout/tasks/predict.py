@@ -12,7 +12,7 @@ def predict(trainer: L.Trainer, model: L.LightningModule, datamodule: L.Lightnin
     callback writes the file as batches come, so nothing is gathered in memory."""
     if trainer.world_size > 1 and not getattr(datamodule, "predicts_in_rank_order", False):
         raise InputError(
-            "this data module predicts in one process, so rows stay in file order; set trainer.devices=1 "
-            "(data=stream predicts with several)"
+            "this data module predicts in one process, so rows stay in file order; set trainer.devices=1"
+            " (data=stream predicts with several)"  # part: stream
         )
     trainer.predict(model, datamodule=datamodule, return_predictions=False)
