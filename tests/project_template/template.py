@@ -13,8 +13,9 @@ from tests.helpers import REPO_ROOT
 PACKAGE = "churn_model"
 # Names that only a part's code, configs and docs use: none may be left in a project without it.
 NAMES = {
-    "stream": [r"data=stream", r"\bstream\.py", r"StreamDataModule", r"parquet_files", r"larger than memory"],
-    "windows": [r"data=windows", r"windows\.py", r"WindowsDataModule", r"series_splits", r"conv1d",
+    "stream": [r"data=stream", r"\bstream\.py", r"data[/.]stream\b", r"StreamDataModule", r"parquet_files",
+               r"larger than memory"],
+    "windows": [r"data=windows", r"windows\.py", r"data[/.]windows\b", r"WindowsDataModule", r"series_splits", r"conv1d",
                 r"model/net=transformer", r"make_series", r"models\.sequence"],
     "optuna": [r"optuna", r"hparams_search"],
     "export": [r"export\.py", r"\bonnx", r"TorchScript", r"ExportedProgram", r"exported_program"],
