@@ -43,7 +43,7 @@ WARNINGS = "multiout.callbacks.budget_check"
                 0.7427,
             ],
             False,
-        ),  # noise, ending near the best: experiment=us_employment, seed 42
+        ),  # noise around a plateau, ending near the best
     ],
 )
 def test_still_rising(best, since, rising):

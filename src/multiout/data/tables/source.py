@@ -1,6 +1,7 @@
-"""What a data module that reads whole tables (`data=tabular`, `data=windows`) knows of them:
-which file each split comes from, the columns, the categorical features, each target's labels,
-and what the training rows taught (statistics, vocabularies), which become its data spec.
+"""What a data module that reads whole tables (`data=tabular` and the modules built on it)
+knows of them: which file each split comes from, the columns, the categorical features, each
+target's labels, and what the training rows taught (statistics, vocabularies), which become
+its data spec.
 
 Built from the config, it reads only the first file's header; rebuilt from a checkpoint's spec
 (evaluate, predict), it takes the columns, labels and vocabularies from there, and each file is
