@@ -168,3 +168,9 @@ def test_text_that_is_not_a_number_with_numeric_labels_names_column_and_labels(t
         f"{tmp_path / 'd.parquet'}: target column 'y_a' (type "
     )  # string or large_string
     assert "cannot hold data.label_values [0, 1] (Failed to parse string: 'zero'" in message
+
+
+def test_auto_labels_float64_cannot_hold_name_the_target(tmp_path):
+    frame = pd.DataFrame({"f0": [0.0, 1.0, 2.0], "y_a": [0, EXACT_FLOAT_INT, 0]})
+    message = error_of(train_path=write_table(frame, tmp_path / "d.parquet"), label_values="auto")
+    assert message.startswith(f"data.label_values=auto, target 'y_a': {EXACT_FLOAT_INT} is not below 2**53")
