@@ -18,12 +18,17 @@ pytestmark = pytest.mark.slow
 EPOCHS = ["trainer.max_epochs=2", "data.num_samples=1000", "logger=none"]
 
 
-def signal_at_first_checkpoint(proc, s3, bucket: str) -> None:
-    """SIGTERM as soon as the run's first `last.ckpt` is in the bucket."""
-    while "runs/broken/checkpoints/last.ckpt" not in s3.keys(bucket, "runs/broken/checkpoints/"):
+def signal_at_first_checkpoint(proc, s3, bucket: str) -> bytes:
+    """SIGTERM as soon as the run's first `last.ckpt` and the first epoch's checkpoint are in
+    the bucket (the two uploads finish in either order); returns the first epoch's checkpoint,
+    read before the signal (a better epoch may replace it before the run stops)."""
+    wanted = {"runs/broken/checkpoints/last.ckpt", "runs/broken/checkpoints/epoch_000.ckpt"}
+    while not wanted <= set(s3.keys(bucket, "runs/broken/checkpoints/")):
         assert proc.poll() is None, f"the run ended before a checkpoint:\n{proc.stderr.read()[-3000:]}"
         time.sleep(0.05)
+    first_epoch = s3.read(bucket, "runs/broken/checkpoints/epoch_000.ckpt")
     proc.send_signal(signal.SIGTERM)
+    return first_epoch
 
 
 def weights(data: bytes) -> dict:
@@ -40,16 +45,14 @@ def test_a_run_stopped_by_sigterm_resumes_from_the_bucket_to_the_same_weights(s3
     reference = start(tmp_path / "reference" / "hydra", runs["reference"], *EPOCHS)
     (tmp_path / "broken").mkdir()
     broken = start(tmp_path / "broken" / "hydra", runs["broken"], *EPOCHS)
-    signal_at_first_checkpoint(broken, s3, bucket)
+    first_epoch_bytes = signal_at_first_checkpoint(broken, s3, bucket)
     out, err = broken.communicate(timeout=300)
     assert broken.returncode == 128 + signal.SIGTERM, err[-3000:]
     remote = f"s3://{bucket}/runs/broken"
     hint = f"continue with: python train.py {shlex.join([*RUN, runs['broken'], *EPOCHS])} resume={remote}"
     assert hint in out + err
     stopped = torch.load(io.BytesIO(s3.read(bucket, "runs/broken/checkpoints/last.ckpt")), weights_only=True)
-    first_epoch = torch.load(
-        io.BytesIO(s3.read(bucket, "runs/broken/checkpoints/epoch_000.ckpt")), weights_only=True
-    )
+    first_epoch = torch.load(io.BytesIO(first_epoch_bytes), weights_only=True)
     assert stopped["global_step"] > first_epoch["global_step"]  # saved on SIGTERM, in the second epoch
     assert "runs/broken/metrics.json" not in s3.keys(bucket, "runs/broken/")
 
