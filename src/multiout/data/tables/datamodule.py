@@ -60,7 +60,10 @@ class TabularDataModule(TensorDataModule):
             batch_size, num_workers, shuffle_seed, device_resident_max_gb, device_resident_on_cpu
         )
         keys: ColumnKeys = column_keys(columns, "data=tabular")
-        self.table = TableSource(split_files(path, train_path, val_path, test_path), predict_path, keys, spec)
+        trained = None if spec is None else DataSpec.from_dict(spec)
+        self.table = TableSource(
+            split_files(path, train_path, val_path, test_path), predict_path, keys, trained
+        )
         if path is not None and ordered_split and num_folds is not None:
             raise InputError("data.num_folds needs data.ordered_split=false: folds are drawn at random")
         self.split_options = (val_fraction, test_fraction, seed, ordered_split, (num_folds, fold))

@@ -106,10 +106,9 @@ class TableSource:
         files: dict[str, str],
         predict_path: str | None,
         keys: ColumnKeys,
-        spec: dict | None,
+        trained: DataSpec | None,
         also_excluded: Sequence[str] = (),
     ) -> None:
-        trained = None if spec is None else DataSpec.from_dict(spec)
         self.trained = trained
         self.files, self.predict_path, self.keys = files, predict_path, keys
         first = next(iter(files.values()), predict_path)
@@ -140,7 +139,7 @@ class TableSource:
 
     @property
     def num_classes(self) -> int:
-        return max(len(values) for values in self.label_values or [[]]) if self.label_values else 0
+        return max((len(values) for values in self.label_values or []), default=0)
 
     def labels(self, training_targets: Callable[[pa.Table], pa.Table] = lambda t: t) -> LabelMapping:
         """The label mapping of the target columns; `auto`: each target's distinct values in

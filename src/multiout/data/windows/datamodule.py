@@ -88,16 +88,17 @@ class WindowsDataModule(TensorDataModule):
         )
         if isinstance(window, bool) or not isinstance(window, int) or window < 1:
             raise InputError(f"data.window must be a positive number of rows, got {window!r}")
-        if spec is not None and DataSpec.from_dict(spec).input.shape[0] != window:
+        trained = None if spec is None else DataSpec.from_dict(spec)
+        if trained is not None and trained.input.shape[0] != window:
             raise InputError(
                 f"data.window={window}, but the checkpoint's model was trained on windows of "
-                f"{DataSpec.from_dict(spec).input.shape[0]} rows"
+                f"{trained.input.shape[0]} rows"
             )
         keys = column_keys(columns, "data=windows")
         self.window, self.keys = window, (time_column, group_column)
         series_keys = [k for k in self.keys if k is not None and k != keys.id_column]
         files = split_files(path, train_path, val_path, test_path)
-        self.table = TableSource(files, predict_path, keys, spec, also_excluded=series_keys)
+        self.table = TableSource(files, predict_path, keys, trained, also_excluded=series_keys)
         self.fractions = (val_fraction, test_fraction)
         self.ignore_index = keys.ignore_index
         self.feature_names, self.channel_names = self.table.columns.features, self.table.columns.targets
