@@ -9,6 +9,7 @@ import lightning as L
 import pytest
 import torch
 from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.profilers import SimpleProfiler
 
 from multiout.data.synthetic import SyntheticDataModule
 from multiout.models.classifier import MultiOutputClassifier
@@ -139,3 +140,72 @@ def test_scalar_conversions_are_shared_from_the_start_of_a_fit_not_from_building
     quiet_trainer(tmp_path, fast_dev_run=True).fit(model, datamodule=data)
     assert result.convert_tensors_to_scalars == speed._MEMO.convert
     assert logger_connector.convert_tensors_to_scalars == speed._MEMO.convert
+
+
+class HookRecorder(L.Callback):
+    """Records the hooks it implements; `Callback`'s other hooks stay its empty ones."""
+
+    def __init__(self, name: str, calls: list[str]) -> None:
+        self.name, self.calls = name, calls
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self.calls.append(f"{self.name}.batch_start.{pl_module._current_fx_name}")
+
+    def on_before_optimizer_step(self, trainer, pl_module, optimizer):
+        self.calls.append(f"{self.name}.before_optimizer_step")
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        self.calls.append(f"{self.name}.epoch_end")
+
+
+def hook_calls(tmp_path, patched: bool, profiler=None) -> list[str]:
+    from lightning.pytorch.trainer import call
+
+    from multiout.runtime import speed
+
+    calls: list[str] = []
+    data = SyntheticDataModule(num_samples=200, num_features=6, num_channels=4, batch_size=32)
+    callbacks = [HookRecorder("a", calls), L.Callback(), HookRecorder("b", calls)]
+    lambda_hook = L.pytorch.callbacks.LambdaCallback(on_train_epoch_end=lambda t, m: calls.append("lambda"))
+    trainer = quiet_trainer(
+        tmp_path, max_epochs=2, limit_val_batches=0, callbacks=[*callbacks, lambda_hook],
+        profiler=profiler or speed.NoProfiler(),
+    )  # fmt: skip
+    call._call_callback_hooks = speed._LIGHTNING_CALLBACK_HOOKS
+    if not patched:  # as without `LeanHooks`: Lightning's own dispatch for the whole fit
+        trainer.fit(PlainDispatch(**small_classifier().hparams), datamodule=data)
+        return calls
+    trainer.fit(small_classifier(), datamodule=data)
+    assert call._call_callback_hooks is speed._call_overriding_callbacks
+    return calls
+
+
+class PlainDispatch(MultiOutputClassifier):
+    def on_fit_start(self) -> None:
+        L.LightningModule.on_fit_start(self)
+
+
+def test_a_hook_reaches_the_callbacks_that_implement_it_as_with_lightnings_dispatch(tmp_path):
+    from lightning.pytorch.trainer import call
+
+    from multiout.runtime import speed
+
+    # The function replaced: if its signature or loop changes, the trick must be looked at again.
+    assert str(inspect.signature(speed._LIGHTNING_CALLBACK_HOOKS)) == (
+        "(trainer: 'pl.Trainer', hook_name: str, *args: Any, "
+        "monitoring_callbacks: Optional[bool] = None, **kwargs: Any) -> None"
+    )
+    assert "fn(trainer, trainer.lightning_module, *args, **kwargs)" in inspect.getsource(
+        speed._LIGHTNING_CALLBACK_HOOKS
+    )
+    try:
+        lean = hook_calls(tmp_path / "lean", patched=True)
+        plain = hook_calls(tmp_path / "plain", patched=False)
+        profiled = hook_calls(tmp_path / "profiled", patched=True, profiler=SimpleProfiler())
+    finally:
+        call._call_callback_hooks = speed._LIGHTNING_CALLBACK_HOOKS
+    # 2 epochs of 5 training batches (160 training rows): every call, in order, the hook name set.
+    assert lean == plain == profiled
+    assert lean.count("a.batch_start.on_train_batch_start") == 10
+    assert lean[-3:] == ["a.epoch_end", "b.epoch_end", "lambda"]
+    assert lean.count("b.before_optimizer_step") == 10

@@ -32,12 +32,13 @@ class TrainingMetrics(Metric):
 
     def update(self, logits: Tensor, target: Tensor, loss: Tensor, weight: Tensor) -> None:
         # A non-finite loss (a batch skipped by `non_finite_loss.action=skip`) stays out of the mean.
+        # In place (`add_`): `+=` on a state also runs torchmetrics' `__setattr__`, each step.
         finite = torch.isfinite(loss)
-        self.loss_total += torch.where(finite, loss, 0.0) * weight
-        self.loss_weight += finite * weight
+        self.loss_total.add_(torch.where(finite, loss, 0.0) * weight)
+        self.loss_weight.add_(finite * weight)
         # A missing label (`ignore_index`, never a class id) never equals a predicted class.
-        self.correct += (predicted_classes(logits) == target).sum()
-        self.labelled += (target != self.ignore_index).sum()
+        self.correct.add_((predicted_classes(logits) == target).sum())
+        self.labelled.add_((target != self.ignore_index).sum())
 
     def compute(self) -> dict[str, Tensor]:
         return {

@@ -6,7 +6,8 @@ queued kernels. The tricks here win back what is worth it (measured in docs/benc
 
 - `LeanHooks`, a LightningModule mixin: remove it from `MultiOutputClassifier`'s bases to go
   back to plain Lightning; `tests/runtime/test_speed.py` fails if a Lightning upgrade breaks
-  what it relies on. It installs `share_scalar_conversions` when a fit starts.
+  what it relies on. It installs `share_scalar_conversions` and `call_overriding_callbacks_only`
+  when a fit starts.
 - `NoProfiler`, the default `trainer.profiler` (`conf/trainer/default.yaml`); `trainer.profiler=null`
   restores Lightning's pass-through profiler.
 """
@@ -19,7 +20,9 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 import lightning as L
+from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.profilers import Profiler
+from lightning.pytorch.trainer import call
 from lightning.pytorch.trainer.connectors.logger_connector import logger_connector, result
 from lightning_utilities.core.apply_func import apply_to_collection
 from torch import Tensor
@@ -42,12 +45,14 @@ class LeanHooks(L.LightningModule):
     - Lightning stores the running hook's name in `_current_fx_name` about 40 times a step;
       `nn.Module.__setattr__` first checks each value against the parameter, buffer and
       module types (~3% of a default CPU step). A name is none of those: stored directly.
-    - Each logged tensor is turned into a number once (`share_scalar_conversions`), installed
-      when a fit starts: importing or building a model changes nothing in Lightning.
+    - Each logged tensor is turned into a number once (`share_scalar_conversions`), and a hook
+      goes only to the callbacks that implement it (`call_overriding_callbacks_only`), both
+      installed when a fit starts: importing or building a model changes nothing in Lightning.
     """
 
     def on_fit_start(self) -> None:
         share_scalar_conversions()
+        call_overriding_callbacks_only()
         super().on_fit_start()
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -131,6 +136,42 @@ def share_scalar_conversions() -> None:
     """
     for module in (result, logger_connector):
         module.convert_tensors_to_scalars = _MEMO.convert  # type: ignore[attr-defined]
+
+
+_LIGHTNING_CALLBACK_HOOKS = call._call_callback_hooks
+
+
+def _call_overriding_callbacks(
+    trainer: L.Trainer, hook_name: str, *args: Any, monitoring_callbacks: bool | None = None, **kwargs: Any
+) -> None:
+    """Lightning's `_call_callback_hooks` without the calls that do nothing: a callback whose
+    hook is `Callback`'s own (empty) one is skipped, and no profiler name is built per call."""
+    if monitoring_callbacks is not None or not isinstance(trainer.profiler, NoProfiler):  # type: ignore[attr-defined]
+        _LIGHTNING_CALLBACK_HOOKS(trainer, hook_name, *args, monitoring_callbacks=monitoring_callbacks, **kwargs)  # fmt: skip
+        return
+    base = getattr(Callback, hook_name, None)  # a function: what a bound method's __func__ is
+    pl_module = trainer.lightning_module
+    if pl_module:
+        previous, pl_module._current_fx_name = pl_module._current_fx_name, hook_name
+    for callback in trainer.callbacks:  # type: ignore[attr-defined]
+        fn = getattr(callback, hook_name)
+        if getattr(fn, "__func__", None) is not base and callable(fn):
+            fn(trainer, pl_module, *args, **kwargs)
+    if pl_module:
+        pl_module._current_fx_name = previous
+
+
+def call_overriding_callbacks_only() -> None:
+    """Lightning calls every hook of every callback, six hooks a training step, each through a
+    profiler context named after the callback (for `EarlyStopping` and `ModelCheckpoint` a
+    formatted dict): with the eight callbacks of a default run, 6.8 µs a hook, against 1.6 µs
+    with this, some 0.6% of a default CPU training step (docs/benchmarks.md). With this, a hook reaches only the callbacks that implement it, in the same
+    order, and with any profiler but `NoProfiler` Lightning's own function runs.
+
+    Patches `_call_callback_hooks` in Lightning's `trainer.call` module, for every later
+    trainer in the process too. Called by `LeanHooks.on_fit_start` only.
+    """
+    call._call_callback_hooks = _call_overriding_callbacks
 
 
 class NoProfiler(Profiler):
