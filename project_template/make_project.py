@@ -109,6 +109,16 @@ PARTS: dict[str, list[str]] = {
         "tests/data/test_us_employment.py",
         "tests/data/test_nyc_flights.py",
     ],
+    "faults": [
+        "src/multiout/runtime/faults/*",
+        "conf/callbacks/faults.yaml",
+        "conf/callbacks/sigterm.yaml",
+        "conf/callbacks/last_checkpoint.yaml",
+        "conf/callbacks/non_finite_loss.yaml",
+        "tests/runtime/faults/*",
+        "tests/tasks/test_faults.py",
+        "tests/object_store/test_sigterm.py",
+    ],
 }
 # Only in the template: what makes projects, and the lines about it.
 TEMPLATE_ONLY = "template"

@@ -53,7 +53,7 @@ def _is_host_read(func: Any, args: tuple, kwargs: dict) -> bool:
 
 
 def _caller() -> str:
-    """The innermost frame outside torch and this file, e.g. `faults/non_finite_loss.py:on_before_backward`."""
+    """The innermost frame outside torch and this file, e.g. `metrics/training.py:update`."""
     for frame in reversed(traceback.extract_stack()[:-3]):
         path = frame.filename.replace("\\", "/")
         if not path.startswith(_SKIPPED[:2]) and not path.endswith(_SKIPPED[2]):

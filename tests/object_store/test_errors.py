@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
+import threading  # part: faults
+import time  # part: faults
 
 import pytest  # part: stream
-import torch
+import torch  # part: faults
 
 from tests.data.stream_files import write_dataset  # part: stream
 from tests.helpers import SMALL_DATA
-from tests.object_store.endpoint import running_endpoint, use_endpoint
+from tests.object_store.endpoint import (
+    running_endpoint,  # part: faults
+    use_endpoint,
+)
 
 BASE = ["trainer.max_epochs=1", "logger=none", "callbacks.rich_progress_bar=null",
          "callbacks.rich_model_summary=null", "callbacks.per_channel_report.figures=false"]  # fmt: skip
@@ -91,6 +94,7 @@ def test_write_denied_for_checkpoints_stops_the_run_before_training(s3, entry, t
     assert s3.read(bucket, "ckpts/last.ckpt") == b"an earlier run's checkpoint"
 
 
+# part: faults
 def test_the_endpoint_going_away_mid_epoch_stops_the_run_and_keeps_the_last_checkpoint(
     monkeypatch, entry, tmp_path
 ):
@@ -128,3 +132,6 @@ def test_the_endpoint_going_away_mid_epoch_stops_the_run_and_keeps_the_last_chec
         code, stderr = entry("train", f"hydra.run.dir={tmp_path / 'resumed'}", *QUICK, f"resume={out}")
         assert code == 0, stderr[-20:]
         assert "runs/x/metrics.json" in again.keys(bucket, "runs/x/")
+
+
+# end part

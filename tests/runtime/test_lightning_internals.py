@@ -11,18 +11,22 @@ from multiout.data.synthetic import SyntheticDataModule
 from multiout.runtime import lightning_internals
 from multiout.runtime.lightning_internals import (
     ddp_child_command,
-    set_received_sigterm,
+    set_received_sigterm,  # part: faults
     set_run_length,
     should_update_logs,
 )
 from tests.helpers import quiet_trainer, small_classifier
 
 
+# part: faults
 def test_the_sigterm_flag_is_the_one_trainer_received_sigterm_reads(tmp_path):
     trainer = quiet_trainer(tmp_path)
     assert trainer.received_sigterm is False
     set_received_sigterm(trainer, True)
     assert trainer.received_sigterm is True
+
+
+# end part
 
 
 def test_should_update_logs_follows_log_every_n_steps(tmp_path):

@@ -1,4 +1,4 @@
-"""Same seed, same results; a NaN stops the run with the facts. In-process, so they are quick."""
+"""Whole training runs, in-process so that they are quick: same seed, same results; non-finite losses."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
-from multiout.data.batching import epoch_generator
-from multiout.runtime.build import build, build_model, build_trainer, data_spec
-from multiout.runtime.faults.non_finite_loss import NonFiniteLoss, NonFiniteLossError
-from multiout.runtime.run import exit_on_training_fault, run_train
-from multiout.tasks.train import train
+from multiout.data.batching import epoch_generator  # part: faults
+from multiout.runtime.build import build, build_model, build_trainer, data_spec  # part: faults
+from multiout.runtime.faults.non_finite_loss import NonFiniteLoss, NonFiniteLossError  # part: faults
+from multiout.runtime.run import (
+    exit_on_training_fault,  # part: faults
+    run_train,
+)
+from multiout.tasks.train import train  # part: faults
 
 CONF = str(Path(__file__).resolve().parents[2] / "conf")
 FAST = [
@@ -50,6 +53,7 @@ def test_two_runs_with_the_same_seed_write_identical_metrics(tmp_path):
     assert a == b and a["seed"] == 42
 
 
+# part: faults
 def poison_training_batch(datamodule, seed: int, batch: int) -> None:
     """Put a NaN into one row of the training batch `batch` of epoch 0."""
     datamodule.setup("fit")
@@ -95,3 +99,6 @@ def test_skip_leaves_the_bad_batch_out_and_trains_on(tmp_path):
     assert guard.skipped == 1
     assert all(torch.isfinite(p).all() for p in model.parameters())
     assert metrics["val/acc"] > 0.5
+
+
+# end part

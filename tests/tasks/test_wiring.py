@@ -7,8 +7,8 @@ independent computation, so that a one-line slip in how the parts are connected 
 from __future__ import annotations
 
 import json
-import os
-import signal
+import os  # part: faults
+import signal  # part: faults
 
 import numpy as np
 import pandas as pd
@@ -16,7 +16,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from lightning import Callback
-from lightning.pytorch.utilities.exceptions import SIGTERMException
+from lightning.pytorch.utilities.exceptions import SIGTERMException  # part: faults
 from sklearn.utils.class_weight import compute_class_weight
 
 from multiout.callbacks.prediction_writer import PredictionCSVWriter
@@ -24,8 +24,8 @@ from multiout.data.stream.datamodule import StreamDataModule  # part: stream
 from multiout.data.tables.datamodule import TabularDataModule
 from multiout.metrics.results import EvalMetrics
 from multiout.runtime.build import build, build_model, build_trainer, data_spec
-from multiout.runtime.faults.last_checkpoint import LastCheckpoint
-from multiout.runtime.faults.sigterm import SigtermAtStepEnd
+from multiout.runtime.faults.last_checkpoint import LastCheckpoint  # part: faults
+from multiout.runtime.faults.sigterm import SigtermAtStepEnd  # part: faults
 from multiout.tasks.train import train
 from tests.data.stream_files import write_dataset  # part: stream
 from tests.helpers import InMemoryData, compose_train, quiet_trainer, small_classifier
@@ -89,6 +89,7 @@ def test_metrics_json_scores_the_best_checkpoint_not_the_last(tmp_path):
     assert metrics["val/acc"] == pytest.approx(max(spoiler.scores), abs=1e-6)  # re-validated: the best
 
 
+# part: faults
 def test_the_default_trainer_writes_checkpoints_atomically(tmp_path, monkeypatch):
     cfg = compose_train(*QUIET, output_dir=tmp_path)
     trainer = build_trainer(cfg)
@@ -107,6 +108,9 @@ def test_the_default_trainer_writes_checkpoints_atomically(tmp_path, monkeypatch
         trainer.save_checkpoint(path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]  # no temporary file left
+
+
+# end part
 
 
 def write_rows(path, n: int, label_values: list) -> pd.DataFrame:
@@ -182,6 +186,7 @@ def test_the_mean_accuracy_leaves_out_a_channel_without_labels():
     assert json.dumps(result.flat("val")["val/acc"])  # a number, not NaN
 
 
+# part: faults
 class RecordRows(Callback):
     """The first feature of every training row, batch by batch: which rows were trained on."""
 
@@ -227,3 +232,6 @@ def test_sigterm_in_one_process_saves_last_ckpt_after_the_step_it_came_in(tmp_pa
     assert saved["global_step"] == 3  # batches 0, 1 and 2 trained; nothing after the signal
     batches_done = saved["InMemoryData"]["train_sampler"]["batches_done"]
     assert batches_done == 3
+
+
+# end part

@@ -31,7 +31,7 @@ class TrainingMetrics(Metric):
             self.add_state(name, default=torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
 
     def update(self, logits: Tensor, target: Tensor, loss: Tensor, weight: Tensor) -> None:
-        # A non-finite loss (a batch skipped by `non_finite_loss.action=skip`) stays out of the mean.
+        # A non-finite loss (a skipped batch) stays out of the mean.
         # In place (`add_`): `+=` on a state also runs torchmetrics' `__setattr__`, each step.
         finite = torch.isfinite(loss)
         self.loss_total.add_(torch.where(finite, loss, 0.0) * weight)

@@ -16,10 +16,14 @@ from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 from lightning.pytorch.strategies.launchers import subprocess_script
 
 
+# part: faults
 def set_received_sigterm(trainer: L.Trainer, value: bool) -> None:
     """Lightning's own SIGTERM flag, which `trainer.received_sigterm` reads and its loops act on:
     the only way to stop a run the way Lightning's SIGTERM handler does (see `faults/sigterm.py`)."""
     trainer._signal_connector.received_sigterm = value
+
+
+# end part
 
 
 def set_run_length(trainer: L.Trainer, max_epochs: int, min_steps: int = 0, val_every: int = 1) -> None:

@@ -38,7 +38,7 @@ from multiout.runtime.cpu_threads import (
 )
 from multiout.runtime.data_summary import DataSummary
 from multiout.runtime.distributed import distributed_job
-from multiout.runtime.faults.non_finite_loss import NonFiniteLossError
+from multiout.runtime.faults.non_finite_loss import NonFiniteLossError  # part: faults
 from multiout.runtime.resolvers import register_resolvers
 from multiout.runtime.run_dir import CHECKPOINT_RECORD
 from multiout.runtime.run_log import run_log
@@ -57,12 +57,14 @@ register_resolvers()
 
 @contextmanager
 def exit_on_training_fault(run_dir: str) -> Iterator[None]:
-    """A diverged loss exits 3 with one line; SIGTERM exits 143 once its checkpoint is saved."""
+    """SIGTERM exits 143, printing the command that continues the run from its last.ckpt."""
     try:
         yield
-    except NonFiniteLossError as err:
+    # part: faults
+    except NonFiniteLossError as err:  # a diverged loss: one line, exit 3
         print(f"error: {err}; checkpoints in {run_dir} predate it", file=sys.stderr)
         sys.exit(3)
+    # end part
     except SIGTERMException:
         log.warning(f"stopped by SIGTERM; continue with: {resume_command(run_dir)}")
         sys.exit(128 + signal.SIGTERM)

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from typing import TextIO
 
 from multiout.errors import InputError
-from multiout.runtime.faults.non_finite_loss import NonFiniteLossError
+from multiout.runtime.faults.non_finite_loss import NonFiniteLossError  # part: faults
 
 # Lightning logs without the root logger's handlers (it adds its own terminal handler when it
 # is imported before logging is set up, as it is under Hydra).
@@ -26,6 +26,9 @@ LIGHTNING_LOGGERS = ("lightning.pytorch", "lightning.fabric")
 # Lightning's `rank_zero_info` logs here, its adverts among other messages.
 LIGHTNING_RANK_ZERO_LOGGER = "lightning.pytorch.utilities.rank_zero"
 ADVERT_PREFIX = "💡 Tip:"
+# Errors the entry point prints as one line: the file keeps that line, not a traceback.
+ONE_LINE_ERRORS: tuple[type[Exception], ...] = (InputError,)
+ONE_LINE_ERRORS += (NonFiniteLossError,)  # part: faults
 # What goes to the file only: warnings (shown on the terminal by Python) and errors (printed
 # by the entry point as one line).
 FILE_ONLY_LOGGER = "multiout.run"
@@ -90,7 +93,7 @@ def run_log() -> Iterator[None]:
     warnings.showwarning = show_and_log
     try:
         yield
-    except (InputError, NonFiniteLossError) as err:
+    except ONE_LINE_ERRORS as err:
         file_only.error(f"error: {err}")
         raise
     except Exception:

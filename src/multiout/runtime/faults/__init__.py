@@ -1,1 +1,1 @@
-"""Fault tolerance: SIGTERM, last.ckpt, non-finite losses, step seeding, atomic checkpoint writes."""
+"""Fault tolerance: SIGTERM, mid-epoch last.ckpt, non-finite losses, atomic checkpoint writes."""
