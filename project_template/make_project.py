@@ -109,6 +109,11 @@ PARTS: dict[str, list[str]] = {
         "tests/data/test_us_employment.py",
         "tests/data/test_nyc_flights.py",
     ],
+    "compare": [
+        "src/multiout/tools/compare.py",
+        "scripts/compare_runs.py",
+        "tests/tools/test_compare.py",
+    ],
     "faults": [
         "src/multiout/runtime/faults/*",
         "conf/callbacks/faults.yaml",

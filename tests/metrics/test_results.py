@@ -14,7 +14,7 @@ from multiout.metrics.results import PER_CHANNEL
 from multiout.models.classifier import MultiOutputClassifier
 from multiout.runtime.build import build
 from multiout.runtime.run import run_train
-from multiout.tools.compare import find_runs, summarize
+from multiout.tools.compare import find_runs, summarize  # part: compare
 from tests.helpers import compose_train
 
 
@@ -56,5 +56,7 @@ def test_a_metric_added_in_one_place_reaches_logs_metrics_json_report_and_compar
         rows = list(csv.DictReader(f))
     assert [float(row["kappa"]) for row in rows] == pytest.approx(expected, abs=1e-9)
 
+    # part: compare
     _, table = summarize(find_runs(tmp_path), tmp_path, ("test/kappa",), "test/kappa")
     assert table[0]["test/kappa mean"] == pytest.approx(metrics["test/kappa"])
+    # end part

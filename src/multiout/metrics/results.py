@@ -4,7 +4,7 @@
 returns one value per channel `[C]` (NaN where a channel has no labels). Everything downstream
 reads the `StageResult` built from it: the logged values (`val/<name>` is the mean over
 channels, `val/<name>/<channel>` each channel), `metrics.json` (`test/<name>` and
-`test/<name>_per_channel`), the per-channel report's table and CSV, and `compare_runs`.
+`test/<name>_per_channel`), the per-channel report's table and CSV, and what reads those.
 """
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-"""Tools around finished runs: comparing them, exporting a checkpoint."""
+"""Tools around finished runs and their checkpoints."""
