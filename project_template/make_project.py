@@ -123,6 +123,7 @@ PARTS: dict[str, list[str]] = {
         "tests/runtime/faults/*",
         "tests/tasks/test_faults.py",
         "tests/object_store/test_sigterm.py",
+        "tests/object_store/test_endpoint_lost.py",
     ],
 }
 # Only in the template: what makes projects, and the lines about it.

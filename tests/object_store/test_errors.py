@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import json
-import threading  # part: faults
-import time  # part: faults
 
 import pytest  # part: stream
-import torch  # part: faults
 
 from tests.data.stream_files import write_dataset  # part: stream
 from tests.helpers import SMALL_DATA
-from tests.object_store.endpoint import (
-    running_endpoint,  # part: faults
-    use_endpoint,
-)
+from tests.object_store.endpoint import use_endpoint  # part: stream
 
 BASE = ["trainer.max_epochs=1", "logger=none", "callbacks.rich_progress_bar=null",
          "callbacks.rich_model_summary=null", "callbacks.per_channel_report.figures=false"]  # fmt: skip
@@ -92,46 +86,3 @@ def test_write_denied_for_checkpoints_stops_the_run_before_training(s3, entry, t
     )
     assert not list(run_dir.rglob("metrics.csv"))  # not a step was trained
     assert s3.read(bucket, "ckpts/last.ckpt") == b"an earlier run's checkpoint"
-
-
-# part: faults
-def test_the_endpoint_going_away_mid_epoch_stops_the_run_and_keeps_the_last_checkpoint(
-    monkeypatch, entry, tmp_path
-):
-    """Checkpoints every 5 steps into a bucket whose endpoint stops answering after the first:
-    the run ends with one line once the client gives up, the checkpoint from before is whole,
-    and with the endpoint back the run resumes from it to the end."""
-    with running_endpoint() as first:
-        port = first.port
-        use_endpoint(monkeypatch, first, AWS_MAX_ATTEMPTS="2")
-        bucket = first.new_bucket()
-        out = f"s3://{bucket}/runs/x"
-
-        def stop_after_first_checkpoint():
-            client = first.client()
-            for _ in range(3000):
-                if "runs/x/checkpoints/last.ckpt" in first.keys(bucket, "runs/x/checkpoints/"):
-                    first.server.stop()
-                    return
-                time.sleep(0.01)
-            del client
-
-        watcher = threading.Thread(target=stop_after_first_checkpoint)
-        watcher.start()
-        code, stderr = entry("train", f"hydra.run.dir={tmp_path / 'run'}", f"paths.output_dir={out}", *QUICK,
-                             "callbacks.last_checkpoint.every_n_train_steps=5")  # fmt: skip
-        watcher.join()
-        line = one_error_line(code, stderr)
-        assert f"s3://{bucket}/runs/x/" in line and "connect" in line.lower()
-    with running_endpoint(port) as again:
-        use_endpoint(monkeypatch, again)
-        kept = torch.load(
-            __import__("io").BytesIO(again.read(bucket, "runs/x/checkpoints/last.ckpt")), weights_only=True
-        )
-        assert kept["global_step"] == 5
-        code, stderr = entry("train", f"hydra.run.dir={tmp_path / 'resumed'}", *QUICK, f"resume={out}")
-        assert code == 0, stderr[-20:]
-        assert "runs/x/metrics.json" in again.keys(bucket, "runs/x/")
-
-
-# end part
