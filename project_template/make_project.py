@@ -109,6 +109,9 @@ PARTS: dict[str, list[str]] = {
         "tests/data/test_us_employment.py",
         "tests/data/test_nyc_flights.py",
     ],
+    "figures": [
+        "src/multiout/metrics/figures.py",
+    ],
     "compare": [
         "src/multiout/tools/compare.py",
         "scripts/compare_runs.py",

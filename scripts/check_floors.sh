@@ -27,7 +27,7 @@ torch_floor=$(grep '^torch==' <<<"$floors")
     "${pip[@]}" "${TORCH_SPEC:-$torch_floor}" ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
     # The floors together with what the tests import; pip fails if the floors conflict.
     "${pip[@]}" $(grep -v '^torch==' <<<"$floors") pytest hypothesis pandas scikit-learn
-    "$tmp/venv/bin/python" -m pip freeze | grep -iE '^(torch|lightning|torchmetrics|hydra-core|omegaconf|rich|numpy|pyarrow|matplotlib|pandas)='
+    "$tmp/venv/bin/python" -m pip freeze | grep -iE "^($(sed 's/[=<>].*//' <<<"$floors" | paste -sd '|')|pandas)="
     echo "== tests"
     PYTHONPATH=src:. "$tmp/venv/bin/python" -m pytest -q -p no:cacheprovider -m "not slow" \
         tests/models tests/metrics tests/data tests/tasks/test_end_to_end.py tests/runtime/test_config_typos.py

@@ -22,7 +22,7 @@ from tests.helpers import REPO_ROOT, compose_task
 QUIET = [
     "logger=none",
     "callbacks=default",
-    "callbacks.per_channel_report.figures=false",
+    "callbacks.per_channel_report.figures=false",  # part: figures
 ]
 
 

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 QUIET = [
     "trainer.enable_progress_bar=false",
     "callbacks.rich_progress_bar=null",
-    "callbacks.per_channel_report.figures=false",
+    "callbacks.per_channel_report.figures=false",  # part: figures
 ]
 # 110 rows in uneven files and row groups; batches of 8 over 2 processes neither pad nor drop.
 DATA = ["data=stream", "data.exclude_columns=[key]", "data.batch_size=8", "data.shuffle_window=16"]

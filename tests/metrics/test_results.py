@@ -31,7 +31,8 @@ def test_a_metric_added_in_one_place_reaches_logs_metrics_json_report_and_compar
     monkeypatch.setitem(PER_CHANNEL, "kappa", per_channel_kappa)  # the one edit
     cfg = compose_train(
         "trainer.max_epochs=2", "data.num_samples=1500", "data.num_channels=5", "data.batch_size=64",
-        "callbacks.rich_progress_bar=null", "callbacks.per_channel_report.figures=false",
+        "callbacks.rich_progress_bar=null",
+        "callbacks.per_channel_report.figures=false",  # part: figures
         "trainer.enable_progress_bar=false", output_dir=tmp_path,
     )  # fmt: skip
     run_train(cfg)

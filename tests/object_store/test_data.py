@@ -30,7 +30,7 @@ def stream_run(tmp_path: Path, name: str, root: str, entry, *extra: str) -> dict
         "logger=none",
         "callbacks.rich_progress_bar=null",
         "callbacks.rich_model_summary=null",
-        "callbacks.per_channel_report.figures=false",
+        "callbacks.per_channel_report.figures=false",  # part: figures
         *extra,
     )
     assert code == 0, stderr[-20:]

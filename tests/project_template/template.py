@@ -24,6 +24,8 @@ NAMES = {
     "tabular_trunks": [r"\bplr", r"tabm"],
     "ordinal": [r"ordinal", r"\bCORN\b"],
     "demos": [r"us_employment", r"nyc_flights", r"diamonds", r"US employment", r"NYC flights"],
+    "figures": [r"matplotlib", r"figures\.py", r"report\.figures", r"per_channel_accuracy\.png", r"per_channel_confusion\.png",
+                r"accuracy_figure", r"confusion_grid"],
     "compare": [r"compare_runs", r"tools[/.]compare\b", r"\bcompare\.py"],
     "faults": [r"runtime[/.]faults", r"callbacks=faults", r"NonFiniteLoss", r"non_finite_loss", r"LastCheckpoint",
                r"callbacks\.last_checkpoint", r"SigtermAtStepEnd", r"AtomicCheckpointIO", r"every_n_train_steps"],

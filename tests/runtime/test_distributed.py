@@ -18,7 +18,7 @@ DATA = ["data.num_samples=2030", "data.batch_size=64"]
 QUIET = [
     "trainer.enable_progress_bar=false",
     "callbacks.rich_progress_bar=null",
-    "callbacks.per_channel_report.figures=false",
+    "callbacks.per_channel_report.figures=false",  # part: figures
 ]
 
 

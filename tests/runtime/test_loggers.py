@@ -30,7 +30,7 @@ def test_loggers_write_their_files(run):
         "trainer.max_epochs=1",
         f"logger=[{','.join(names)}]",
         "tags=[smoke,loggers]",
-        "callbacks.per_channel_report.figures=false",
+        "callbacks.per_channel_report.figures=false",  # part: figures
     )
     # The start of the run: config tree, run dir, data summary.
     assert "├── data" in result.stdout and f"run dir: {run_dir}" in result.stdout

@@ -70,7 +70,7 @@ def test_continuing_a_checkpoint_with_another_data_shape_is_one_line(entry, tmp_
         "trainer.enable_progress_bar=false",
         "callbacks.rich_progress_bar=null",
         "logger=none",
-        "callbacks.per_channel_report.figures=false",
+        "callbacks.per_channel_report.figures=false",  # part: figures
     ]
     code, _ = entry(
         "train", f"hydra.run.dir={trained}", "trainer.max_epochs=1", "data.num_samples=500", *quiet

@@ -22,7 +22,7 @@ SMALL = ["data.num_samples=400", "data.batch_size=64", "trainer.max_epochs=2"]
 QUIET = [
     "trainer.enable_progress_bar=false",
     "callbacks.rich_progress_bar=null",
-    "callbacks.per_channel_report.figures=false",
+    "callbacks.per_channel_report.figures=false",  # part: figures
     "print_config=false",
 ]
 

@@ -14,7 +14,9 @@ pytestmark = pytest.mark.slow
 LABELS = ["down", "flat", "up"]
 FAST = ["data=tabular", "data.batch_size=64", "trainer.max_epochs=3", "model.net.hidden_sizes=[16]"]
 # Figures are checked in test_tabular_runs.py.
-NO_FIGURES = "callbacks.per_channel_report.figures=false"
+NO_FIGURES = [
+    "callbacks.per_channel_report.figures=false",  # part: figures
+]
 
 
 def table(n: int, seed: int) -> pd.DataFrame:
@@ -45,7 +47,7 @@ def test_train_then_predict_and_evaluate_with_categories_and_gaps(run, entry, tm
         f"data.path={train_csv}",
         "data.id_column=key",
         labels,
-        NO_FIGURES,
+        *NO_FIGURES,
     ]
     code, stderr = entry("train", *args)
     assert code == 0, stderr[-20:]
@@ -61,6 +63,6 @@ def test_train_then_predict_and_evaluate_with_categories_and_gaps(run, entry, tm
     assert set(predictions[["y_a", "y_b"]].to_numpy().ravel()) <= set(LABELS)
 
     eval_dir = tmp_path / "evaluate"
-    code, stderr = entry("evaluate", f"hydra.run.dir={eval_dir}", f"ckpt_path={ckpt}", NO_FIGURES)
+    code, stderr = entry("evaluate", f"hydra.run.dir={eval_dir}", f"ckpt_path={ckpt}", *NO_FIGURES)
     assert code == 0, stderr[-20:]
     assert read_metrics(eval_dir)["test/acc"] == pytest.approx(read_metrics(run_dir)["test/acc"])

@@ -13,7 +13,10 @@ from tests.helpers import read_metrics, run_in_process
 
 # Down the list: 1, 0, -1 are class ids 0, 1, 2, the reverse of the config's default [-1, 0, 1].
 TRAINED_LABELS = "data.label_values=[1,0,-1]"
-QUIET = ["logger=none", "callbacks.per_channel_report.figures=false"]
+QUIET = [
+    "logger=none",
+    "callbacks.per_channel_report.figures=false",  # part: figures
+]
 
 
 @pytest.fixture(scope="module")

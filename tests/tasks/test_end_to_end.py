@@ -16,8 +16,8 @@ pytestmark = pytest.mark.slow
 DATA = ["data.num_samples=2030", "data.batch_size=64"]
 QUIET = [
     "trainer.enable_progress_bar=false",
-    "callbacks.per_channel_report.figures=false",
-]  # figures: tests/tasks/test_tabular_runs.py
+    "callbacks.per_channel_report.figures=false",  # part: figures
+]
 QUIET_TRAIN = [*QUIET, "callbacks.rich_progress_bar=null"]
 
 

@@ -29,7 +29,7 @@ RUN = [
     "++trainer.enable_progress_bar=false",
     "callbacks.rich_progress_bar=null",
     "callbacks.rich_model_summary=null",
-    "callbacks.per_channel_report.figures=false",
+    "callbacks.per_channel_report.figures=false",  # part: figures
 ]
 # One thread per process: the runs below share the machine's cores.
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "HYDRA_FULL_ERROR": "0", "OMP_NUM_THREADS": "1"}

@@ -68,8 +68,8 @@ def test_predictions_come_back_in_label_values_and_match_reported_accuracy(train
     report = pd.read_csv(run_dir / "per_channel.csv")
     assert report["channel"].tolist() == CHANNELS
     assert report["support"].tolist()[-1] == 0 and np.isnan(report["acc"].iloc[-1])
-    assert (run_dir / "per_channel_accuracy.png").stat().st_size > 0
-    assert (run_dir / "per_channel_confusion.png").stat().st_size > 0
+    assert (run_dir / "per_channel_accuracy.png").stat().st_size > 0  # part: figures
+    assert (run_dir / "per_channel_confusion.png").stat().st_size > 0  # part: figures
 
 
 def test_evaluate_a_new_test_file_with_the_checkpoint_alone(trained, entry):

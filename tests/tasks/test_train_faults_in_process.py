@@ -30,7 +30,7 @@ FAST = [
     "callbacks.rich_model_summary=null",
     "logger=none",
     "callbacks.lr_monitor=null",
-    "callbacks.per_channel_report.figures=false",
+    "callbacks.per_channel_report.figures=false",  # part: figures
 ]
 
 

@@ -12,7 +12,10 @@ import pytest
 
 from tests.helpers import read_metrics
 
-QUIET = ["trainer.enable_progress_bar=false", "callbacks.per_channel_report.figures=false"]
+QUIET = [
+    "trainer.enable_progress_bar=false",
+    "callbacks.per_channel_report.figures=false",  # part: figures
+]
 
 
 def lagged_series(path, groups: int = 3, steps: int = 300, seed: int = 0) -> str:

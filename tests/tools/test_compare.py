@@ -83,7 +83,7 @@ def test_kfold_multirun_is_averaged_over_folds(tmp_path, entry):
         "data.num_samples=1000",
         "trainer.max_epochs=1",
         "print_config=false",
-        "callbacks.per_channel_report.figures=false",
+        "callbacks.per_channel_report.figures=false",  # part: figures
     ]
     code, stderr = entry("train", *folds, *small)
     assert code == 0, stderr[-20:]

@@ -1,4 +1,4 @@
-"""At the end of testing: a per-channel table on the terminal, `per_channel.csv` and figures."""
+"""At the end of testing: a per-channel table on the terminal, `per_channel.csv` (and figures)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.loggers import TensorBoardLogger  # part: loggers
+from lightning.pytorch.loggers import TensorBoardLogger  # part: loggers, figures
 from rich.console import Console
 from rich.table import Table
 
-from multiout.metrics.figures import accuracy_figure, confusion_grid_figure
+from multiout.metrics.figures import accuracy_figure, confusion_grid_figure  # part: figures
 from multiout.metrics.report import channel_rows, write_rows_csv
 from multiout.models.classifier import MultiOutputClassifier
 from multiout.runtime import storage
-from multiout.runtime.atomic import atomic_path
+from multiout.runtime.atomic import atomic_path  # part: figures
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +42,16 @@ def channel_table(rows: list[dict[str, Any]]) -> Table:
 class PerChannelReport(Callback):
     """Reports the model's last test epoch (`results["test"]`) channel by channel.
 
-    Writes `per_channel.csv`, `per_channel_accuracy.png` (accuracy against the majority-class
-    baseline) and `per_channel_confusion.png` into `output_dir`, and hands both figures to the
-    loggers that show figures. Runs on the first process only.
+    Writes `per_channel.csv` into `output_dir`. Runs on the first process only.
     """
 
-    def __init__(self, output_dir: str, figures: bool = True) -> None:
+    def __init__(
+        self,
+        output_dir: str,
+        figures: bool = True,  # part: figures
+    ) -> None:
         self.output_dir = str(output_dir)
-        self.figures = figures
+        self.figures = figures  # part: figures
 
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not isinstance(pl_module, MultiOutputClassifier) or "test" not in pl_module.results:
@@ -62,10 +64,13 @@ class PerChannelReport(Callback):
         Console().print(channel_table(rows))
         path = write_rows_csv(storage.join(self.output_dir, "per_channel.csv"), rows)
         log.info(f"per-channel results written to {path}")
+        # part: figures
         if self.figures:
             self._save_figures(trainer, rows, result.confmat, out.channel_names, out.label_values)
 
     def _save_figures(self, trainer: L.Trainer, rows, confmat, names: list[str], labels: list[list]) -> None:
+        """`per_channel_accuracy.png` (accuracy against the majority-class baseline) and
+        `per_channel_confusion.png` into `output_dir`, both handed to the loggers that show figures."""
         figures = {
             "per_channel_accuracy": accuracy_figure(rows),
             "per_channel_confusion": confusion_grid_figure(confmat, names, labels),
@@ -80,3 +85,5 @@ class PerChannelReport(Callback):
                         f"test/{name}", fig, global_step=trainer.global_step, close=False
                     )
             # end part
+
+    # end part
