@@ -87,6 +87,10 @@ PARTS: dict[str, list[str]] = {
         "scripts/slurm/*",
     ],
     "tabular_trunks": [
+        "src/multiout/models/resmlp.py",
+        "conf/model/resmlp.yaml",
+        "conf/model/net/resmlp.yaml",
+        "tests/models/test_resmlp.py",
         "src/multiout/models/plr.py",
         "src/multiout/models/tabm.py",
         "conf/model/net/plr_*.yaml",

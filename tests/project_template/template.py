@@ -21,7 +21,7 @@ NAMES = {
     "export": [r"export\.py", r"\bonnx", r"TorchScript", r"ExportedProgram", r"exported_program"],
     "loggers": [r"tensorboard", r"mlflow", r"wandb", r"Weights & Biases"],
     "slurm": [r"launcher=slurm", r"submitit", r"sbatch"],
-    "tabular_trunks": [r"\bplr", r"tabm"],
+    "tabular_trunks": [r"\bplr", r"tabm", r"resmlp", r"ResidualMLP"],
     "ordinal": [r"ordinal", r"\bCORN\b"],
     "demos": [r"us_employment", r"nyc_flights", r"diamonds", r"US employment", r"NYC flights"],
     "figures": [r"matplotlib", r"figures\.py", r"report\.figures", r"per_channel_accuracy\.png", r"per_channel_confusion\.png",

@@ -27,9 +27,9 @@ def fake_run(run_dir: Path, overrides: list[str], val_acc: float, model: str = "
 
 
 def test_parse_overrides():
-    assert parse_overrides(["+a.b=1e-3", "model=resmlp", "~c", "x=[1,2]", "flag=false"]) == {
+    assert parse_overrides(["+a.b=1e-3", "model=wide", "~c", "x=[1,2]", "flag=false"]) == {
         "a.b": "0.001",
-        "model": "resmlp",
+        "model": "wide",
         "c": "<deleted>",
         "x": "[1, 2]",
         "flag": "False",
@@ -47,13 +47,13 @@ def test_runs_group_over_seeds_and_sort_by_the_mean(tmp_path):
     for i, ((lr, seed), acc) in enumerate(accs.items()):
         overrides = [f"model.lr={lr}"] + ([f"seed={seed}"] if seed != "42" else [])  # 42: the config's
         fake_run(tmp_path / str(i), overrides, acc, tags=["sweep"])
-    fake_run(tmp_path / "other", ["model=resmlp"], 0.75)  # lr and seed from its config, model from choices
+    fake_run(tmp_path / "other", ["model=wide"], 0.75)  # lr and seed from its config, model from choices
 
     config_keys, rows = summarize(find_runs(tmp_path), tmp_path, ("val/acc", "val/loss"), "val/acc")
     assert config_keys == ["model", "model.lr"]
     assert [(row["model"], row["model.lr"], row["runs"]) for row in rows] == [
         ("mlp", "0.01", 2),
-        ("resmlp", "0.1", 1),
+        ("wide", "0.1", 1),
         ("mlp", "0.1", 3),
     ]
     for row, lr in ((rows[0], "0.01"), (rows[2], "0.1")):
@@ -123,7 +123,7 @@ def test_a_failed_later_launch_of_a_finished_run_is_not_its_config(tmp_path):
     fake_run(tmp_path / "run", ["model=mlp"], 0.75)
     failed = tmp_path / "run" / ".hydra" / "resume_1"
     failed.mkdir()
-    (failed / "overrides.yaml").write_text(yaml.safe_dump(["model=resmlp", f"resume={tmp_path / 'run'}"]))
+    (failed / "overrides.yaml").write_text(yaml.safe_dump(["model=wide", f"resume={tmp_path / 'run'}"]))
     (failed / "config.yaml").write_text((tmp_path / "run" / ".hydra" / "config.yaml").read_text())
     later = (tmp_path / "run" / "metrics.json").stat().st_mtime_ns + 10**9
     os.utime(failed / "config.yaml", ns=(later, later))  # saved after metrics.json: it never finished

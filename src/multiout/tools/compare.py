@@ -35,7 +35,7 @@ class Run:
 
 
 def parse_overrides(lines: list[str]) -> dict[str, str]:
-    """`["+a.b=1e-3", "model=resmlp", "~c"]` -> `{"a.b": "0.001", "model": "resmlp", "c": "<deleted>"}`.
+    """`["+a.b=1e-3", "model=wide", "~c"]` -> `{"a.b": "0.001", "model": "wide", "c": "<deleted>"}`.
 
     Values go through Hydra's own override parser, so `false`/`False` or `1e-3`/`0.001`
     compare equal, and read as they do in a config (`_text`).
