@@ -53,7 +53,7 @@ PARTS: dict[str, list[str]] = {
         "tests/tasks/test_tabular_runs.py",
         "tests/tasks/test_categorical_runs.py",
         "tests/tasks/test_checkpoint_label_values.py",
-        "tests/object_store/test_outputs.py",
+        "tests/object_store/test_table_outputs.py",
         "scripts/baseline_tables.py",
         "tests/scripts/test_baseline_tables.py",
         "scripts/tabular_memory.py",
