@@ -1,5 +1,5 @@
 """A run on the built-in data whose outputs live in a bucket: checkpoints, metrics, report and
-figures land there whole, and evaluate reads the checkpoint back from there."""  # part: tables
+figures land there whole, and evaluate reads the checkpoint back from there."""
 
 from __future__ import annotations
 
