@@ -5,7 +5,8 @@
 #
 #   bash project_template/check_variants.sh [--fast] [--no-train] [VARIANT ...]
 #
-# VARIANT: all (every part), none (no optional part), or a part's name (that part alone).
+# VARIANT: all (every part), none (no optional part), or a part's name (that part alone, with
+# the part it is built on: stream, windows and demos read tables, so `stream` is tables and stream).
 # Without one: all, none and each part alone. --fast runs each project's fast tests only
 # (-m "not slow"). Copier must be installed (`pip install -e ".[dev]"`). Times and results
 # go to the terminal and to variants.log in the working folder.
@@ -38,9 +39,12 @@ fi
 
 status=0
 for variant in "${variants[@]}"; do
+    # The part, and the part it needs (NEEDS in make_project.py).
+    kept=$(cd "$repo/project_template" && python -c "import sys, make_project
+print(sys.argv[1], make_project.NEEDS.get(sys.argv[1], ''))" "$variant")
     answers=(-d project_name=my-project)
     for part in $parts; do
-        if [ "$variant" = none ] || { [ "$variant" != all ] && [ "$variant" != "$part" ]; }; then
+        if [ "$variant" = none ] || { [ "$variant" != all ] && ! printf '%s\n' $kept | grep -q -x "$part"; }; then
             answers+=(-d "$part=false")
         fi
     done

@@ -39,6 +39,28 @@ TEMPLATE_PACKAGE = "multiout"
 # that come only with it: globs in fnmatch syntax, `*` crossing folders. The lines it adds to
 # shared files carry its marker instead.
 PARTS: dict[str, list[str]] = {
+    "tables": [
+        "src/multiout/data/tables/*",
+        "conf/data/tabular.yaml",
+        "tests/data/tabular_files.py",
+        "tests/data/test_tabular*.py",
+        "tests/data/test_categorical.py",
+        "tests/data/test_labels.py",
+        "tests/data/test_label_mapping.py",
+        "tests/data/test_statistics.py",
+        "tests/data/test_missing.py",
+        "tests/runtime/test_data_summary.py",
+        "tests/tasks/test_tabular_runs.py",
+        "tests/tasks/test_categorical_runs.py",
+        "tests/tasks/test_checkpoint_label_values.py",
+        "tests/object_store/test_table_outputs.py",
+        "scripts/baseline_tables.py",
+        "tests/scripts/test_baseline_tables.py",
+        "scripts/tabular_memory.py",
+        "scripts/make_penguins.py",
+        "scripts/make_beps.py",
+        "scripts/rdataset_csv.py",
+    ],
     "stream": [
         "src/multiout/data/stream/*",
         "conf/data/stream.yaml",
@@ -132,6 +154,13 @@ PARTS: dict[str, list[str]] = {
         "tests/object_store/test_sigterm.py",
         "tests/object_store/test_endpoint_lost.py",
     ],
+}
+# Parts built on another: each is asked only when the other is kept (copier.yml, `when`), and
+# refused without it.
+NEEDS: dict[str, str] = {
+    "stream": "tables",
+    "windows": "tables",
+    "demos": "tables",
 }
 # Only in the template: what makes projects, and the lines about it.
 TEMPLATE_ONLY = "template"
@@ -259,10 +288,15 @@ def _merge_move(old: Path, new: Path) -> None:
 
 
 def main(template: Path, project: Path, distribution: str, package: str, answers: dict) -> None:
-    missing = set(PARTS) - answers.keys()
+    # A part whose base is left out is not asked (no answer), and goes too; kept, it is refused.
+    baseless = [part for part, need in NEEDS.items() if not answers.get(need, True)]
+    missing = set(PARTS) - answers.keys() - set(baseless)
     if missing:
         raise SystemExit(f"error: copier.yml asks no question for the parts {sorted(missing)}")
-    left_out = {TEMPLATE_ONLY, *(part for part in PARTS if not answers[part])}
+    for part in baseless:
+        if answers.get(part):
+            raise SystemExit(f"error: {part} needs {NEEDS[part]}: answer {NEEDS[part]}=true, or {part}=false")
+    left_out = {TEMPLATE_ONLY, *(part for part in PARTS if not answers.get(part))}
     files = [name for name in template_files(template) if (project / name).is_file()]
     gone = set(left_out_files(files, left_out))
     for name in sorted(gone):

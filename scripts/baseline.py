@@ -1,19 +1,13 @@
 """Baselines on the template's own splits: majority class, and per-channel logistic regression
 and gradient-boosted trees.
 
-`python scripts/baseline.py` with any train.py overrides, e.g. `python scripts/baseline.py
-data=tabular data.path=my.csv` (without one that names the experiment or the data: the data of
-`DEFAULT_DATA` below). The rows of every split are the ones the template trains, selects and
-tests on: the data module is built from the same Hydra config as `train.py`, and a table's
-splits are cut by the template's own split functions (`baseline_data.py`). Each channel is
-fitted on the training rows that have its label, with one setting for all channels picked on
-the validation split (`C` for logistic regression, the number of boosting rounds for the
-trees), and scored on the test split.
-
-Strings are categories and empty cells gaps, in both models' own way: the trees split on
-categories and send gaps down a learned side natively (`HistGradientBoostingClassifier`);
-logistic regression sees one-hot categories and median-imputed numbers with an indicator
-per column that has gaps.
+`python scripts/baseline.py` with any train.py overrides (without one that names the experiment
+or the data: the data of `DEFAULT_DATA` below). The rows of every split are the ones the
+template trains, selects and tests on: the data module is built from the same Hydra config as
+`train.py` (`baseline_data.py`). Each channel is fitted on the training rows that have its
+label, with one setting for all channels picked on the validation split (`C` for logistic
+regression, the number of boosting rounds for the trees), and scored on the test split.
+A table (`data=tabular data.path=my.csv`): `baseline_tables.py`.  # part: tables
 """
 
 from __future__ import annotations

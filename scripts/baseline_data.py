@@ -1,34 +1,20 @@
-"""Each split of the configured data as a scikit-learn table: strings as categories, gaps as NaN.
-
-A table's rows go to the splits by the template's own split functions, with the data config's
-fractions, seed and folds, so the baselines train, select and test on exactly the rows that
-`train.py` does. The file is read as it is (strings stay strings, empty cells stay gaps), so
-the baselines do not depend on how the template encodes them. Other data modules (the
-built-in synthetic data) hand over their split tensors.
-"""
+"""Each split of the configured data as a scikit-learn table: features as a data frame (strings
+as categories, gaps as NaN) and class ids `[N, C]`, from the split tensors of the data module
+(the built-in synthetic data, or your own)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import lightning as L
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
+from baseline_tables import table_frames  # part: tables
 from omegaconf import DictConfig
 
 from multiout.data.spec import DataSpec
-from multiout.data.splits import SPLITS, split_indices, split_sizes
-from multiout.data.tables.columns import file_format
-from multiout.data.tables.datamodule import TabularDataModule
-from multiout.data.tables.labels import numeric_labels
-from multiout.errors import InputError
-
-MAX_CATEGORIES = 255  # HistGradientBoostingClassifier's limit; rarer values count as unseen
+from multiout.data.splits import SPLITS
+from multiout.data.tables.datamodule import TabularDataModule  # part: tables
 
 
 @dataclass
@@ -47,83 +33,14 @@ def category_columns(x: pd.DataFrame) -> list[str]:
 def split_frames(data: DictConfig, datamodule: L.LightningDataModule, spec: DataSpec) -> dict[str, Split]:
     """The train/val/test splits of `datamodule`, built from the data config `data`; examples of
     more than one dimension (windows `[L, F]`, ...) flattened into one row each."""
-    if not isinstance(datamodule, TabularDataModule):
-        datamodule.setup("fit")
-        splits = {s: datamodule.examples(s) for s in SPLITS}
-        return {
-            s: Split(pd.DataFrame(x.flatten(1).numpy()).add_prefix("x"), y.numpy())
-            for s, (x, y) in splits.items()
-        }
-    features, targets = spec.input.feature_names, spec.output.channel_names
-    out = spec.output
-    # Each target as its own labels are: numbers, or text (targets may mix the two).
-    read = {
-        name: pa.float64() if numeric_labels(values) else pa.string()
-        for name, values in zip(targets, out.label_values, strict=True)
-    }
-    if data.path is not None:
-        frame = read_frame(data.path, [*features, *targets], read)
-        frames = {s: frame.iloc[rows] for s, rows in split_rows(len(frame), data).items()}
-    else:
-        frames = {s: read_frame(data[f"{s}_path"], [*features, *targets], read) for s in SPLITS}
-    strings = data.get("categorical_columns", "auto")
-    if not isinstance(strings, Sequence) or isinstance(strings, str):
-        strings = [name for name in features if not _is_number(frames["train"][name])]
-    dtypes = {name: pd.CategoricalDtype(_vocabulary(frames["train"][name])) for name in strings}
+    # part: tables
+    # A table is read from its file as it is, so the baselines see its strings and gaps.
+    if isinstance(datamodule, TabularDataModule):
+        return {s: Split(x, y) for s, (x, y) in table_frames(data, spec).items()}
+    # end part
+    datamodule.setup("fit")
+    splits = {s: datamodule.examples(s) for s in SPLITS}
     return {
-        s: Split(
-            frame[features].astype(dtypes),
-            class_ids(
-                frame[targets], out.label_values, out.ignore_index, data.get("path") or data[f"{s}_path"]
-            ),
-        )
-        for s, frame in frames.items()
+        s: Split(pd.DataFrame(x.flatten(1).numpy()).add_prefix("x"), y.numpy())
+        for s, (x, y) in splits.items()
     }
-
-
-def split_rows(num_rows: int, data: DictConfig) -> dict[str, np.ndarray]:
-    """Row numbers per split, as the tabular data module cuts one file."""
-    if data.ordered_split:
-        sizes = split_sizes(num_rows, data.val_fraction, data.test_fraction)
-        bounds = np.cumsum([0, *(sizes[s] for s in SPLITS)])
-        return {s: np.arange(bounds[i], bounds[i + 1]) for i, s in enumerate(SPLITS)}
-    rows = split_indices(
-        num_rows, data.val_fraction, data.test_fraction, data.seed, data.num_folds, data.fold
-    )
-    return {s: rows[s].numpy() for s in SPLITS}
-
-
-def read_frame(path: str, columns: list[str], types: dict[str, pa.DataType]) -> pd.DataFrame:
-    """The columns of a CSV or Parquet file; as for the template, only an empty CSV cell is missing."""
-    if file_format(path) == "parquet":
-        return pq.read_table(path, columns=columns).to_pandas()
-    convert = pacsv.ConvertOptions(
-        column_types=types, include_columns=columns, strings_can_be_null=True, null_values=[""]
-    )
-    return pacsv.read_csv(Path(path), convert_options=convert).to_pandas()
-
-
-def class_ids(labels: pd.DataFrame, label_values: list[list], ignore_index: int, path: str) -> np.ndarray:
-    """Label `label_values[c][k]` of column `c` -> `k`, a missing label -> `ignore_index`."""
-    values = labels.to_numpy(dtype=object)
-    ids = np.full(values.shape, ignore_index, np.int64)
-    for c, channel in enumerate(label_values):
-        for k, value in enumerate(channel):
-            ids[values[:, c] == value, c] = k
-    unknown = (ids == ignore_index) & labels.notna().to_numpy()
-    if unknown.any():
-        row, col = np.argwhere(unknown)[0]
-        raise InputError(
-            f"{path}: target column {labels.columns[col]!r} has label {values[row, col]!r}, which is not among its labels {label_values[col]}"
-        )
-    return ids
-
-
-def _is_number(column: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
-
-
-def _vocabulary(column: pd.Series) -> list:
-    """The training split's values, at most the `MAX_CATEGORIES` most frequent, in sorted order."""
-    counts = column.value_counts(dropna=True)
-    return sorted(counts.index[:MAX_CATEGORIES].tolist())

@@ -2,7 +2,7 @@
 from the class's own default would give a run from Python and a run from the command line two
 different settings."""
 
-import dataclasses
+import dataclasses  # part: tables
 import importlib
 import inspect
 from pathlib import Path
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from multiout.data.tables.source import ColumnKeys
+from multiout.data.tables.source import ColumnKeys  # part: tables
 from tests.helpers import REPO_ROOT
 
 CONFIGS = sorted((REPO_ROOT / "conf" / "data").glob("*.yaml"))
@@ -20,8 +20,10 @@ def code_defaults(target: str) -> dict:
     module, _, name = target.rpartition(".")
     parameters = inspect.signature(getattr(importlib.import_module(module), name)).parameters.values()
     defaults = {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
+    # part: tables
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):  # the column keys
         defaults.update({field.name: field.default for field in dataclasses.fields(ColumnKeys)})
+    # end part
     return defaults
 
 

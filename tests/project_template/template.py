@@ -13,6 +13,8 @@ from tests.helpers import REPO_ROOT
 PACKAGE = "churn_model"
 # Names that only a part's code, configs and docs use: none may be left in a project without it.
 NAMES = {
+    "tables": [r"data=tabular", r"tabular\.yaml", r"data[/.]tables\b", r"TabularDataModule", r"TableSource",
+               r"tabular_files", r"tabular_memory", r"baseline_tables", r"penguins", r"make_beps", r"rdataset_csv"],
     "stream": [r"data=stream", r"\bstream\.py", r"data[/.]stream\b", r"StreamDataModule", r"parquet_files",
                r"larger than memory"],
     "windows": [r"data=windows", r"windows\.py", r"data[/.]windows\b", r"WindowsDataModule", r"series_splits", r"conv1d",

@@ -11,6 +11,7 @@ from tests.project_template.template import (
     PACKAGE,
     PARTS,
     clone_template,
+    copier,
     copy_project,
     mentions,
     run_tests,
@@ -121,3 +122,24 @@ def test_a_destination_that_is_not_empty_is_left_as_it_was(template, tmp_path):
     result = copy_project(template, dest, check=False)
     one_line_refusal(result, f"destination {dest} is not empty")
     assert sorted(p.name for p in dest.rglob("*")) == ["old", "todo.txt"]
+
+
+def test_a_part_given_without_the_part_it_needs_writes_nothing(template, tmp_path):
+    answers = ["-d", "project_name=churn-model", "-d", "tables=false", "-d", "stream=true"]
+    result = copier("copy", "--trust", "--defaults", "--quiet", "--vcs-ref", "HEAD", *answers, template,
+                    tmp_path / "new", cwd=tmp_path, check=False)  # fmt: skip
+    one_line_refusal(
+        result,
+        "Validation error for question 'stream': stream needs tables: add -d tables=true, or leave stream out",
+    )
+    assert not (tmp_path / "new").exists()
+
+
+def test_without_tables_the_parts_that_read_them_are_not_asked_and_left_out(template, tmp_path):
+    copy_project(template, tmp_path / "new", left_out=["tables"])
+    answers = (tmp_path / "new" / ".copier-answers.yml").read_text()
+    assert "\ntables: false\n" in answers and "\noptuna: true\n" in answers
+    assert not re.search(r"^(stream|windows|demos):", answers, flags=re.M)  # not asked, not recorded
+    for part in ("tables", "stream", "windows", "demos"):
+        assert not mentions(tmp_path / "new", part), part
+    assert mentions(tmp_path / "new", "optuna")

@@ -63,6 +63,30 @@ def test_each_part_has_a_question_and_each_glob_matches_a_file():
     questions = (REPO_ROOT / "copier.yml").read_text()
     files = make_project.template_files(REPO_ROOT)
     for part, globs in make_project.PARTS.items():
-        assert f"\n{part}:\n  type: bool\n  default: true\n" in questions, part
+        need = make_project.NEEDS.get(part)
+        if need is None:
+            assert f"\n{part}:\n  type: bool\n  default: true\n" in questions, part
+        else:  # asked only with the part it needs, after it
+            asked = f'\n{part}:\n  type: bool\n  default: "{{{{ {need} }}}}"\n  when: "{{{{ {need} }}}}"\n'
+            assert asked in questions, part
+            assert questions.index(f"\n{need}:\n") < questions.index(f"\n{part}:\n"), part
         for glob in globs:
             assert any(make_project.fnmatch.fnmatchcase(name, glob) for name in files), (part, glob)
+
+
+def test_a_part_kept_without_the_part_it_needs_is_refused_before_any_file_is_touched(tmp_path):
+    answers = {part: True for part in make_project.PARTS} | {"tables": False}
+    (tmp_path / "kept.txt").write_text("mine")
+    with pytest.raises(
+        SystemExit, match=r"^error: stream needs tables: answer tables=true, or stream=false$"
+    ):
+        make_project.main(REPO_ROOT, tmp_path, "p", "p", answers)
+    assert [p.name for p in tmp_path.iterdir()] == ["kept.txt"]
+
+
+def test_parts_without_their_base_need_no_answer_but_every_other_part_does(tmp_path):
+    answers = {part: True for part in make_project.PARTS if part not in make_project.NEEDS} | {
+        "tables": False
+    }
+    with pytest.raises(SystemExit, match=r"copier.yml asks no question for the parts \['optuna'\]$"):
+        make_project.main(REPO_ROOT, tmp_path, "p", "p", {k: v for k, v in answers.items() if k != "optuna"})

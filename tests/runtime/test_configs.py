@@ -93,7 +93,13 @@ def test_default_profiler_records_nothing_and_debug_profiler_writes_a_report(tmp
     assert "run_training_batch" in report and "[Strategy]SingleDeviceStrategy.training_step" in report
 
 
-@pytest.mark.parametrize("data", ["synthetic", "tabular"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        "synthetic",
+        "tabular",  # part: tables
+    ],
+)
 def test_the_cpu_switch_for_resident_data_is_no_user_key_but_a_test_can_add_it(data):
     assert "device_resident_on_cpu" not in compose_train(f"data={data}").data
     added = compose_train(f"data={data}", "+data.device_resident_on_cpu=true")

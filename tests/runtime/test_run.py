@@ -45,12 +45,10 @@ def test_bad_config_value_is_one_line_and_exit_code_2(entry, tmp_path, override,
 
 def test_a_required_value_left_unset_is_one_line_and_exit_code_2(tmp_path):
     # From the shell: the whole of stderr as a user sees it, Lightning's own log lines included.
-    result = run_script(
-        "train.py", f"hydra.run.dir={tmp_path / 'run'}", "data=tabular", "data.path=???", cwd=tmp_path
-    )
+    result = run_script("train.py", f"hydra.run.dir={tmp_path / 'run'}", "data.num_samples=???", cwd=tmp_path)
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert errors == ["error: data.path: no value given; set it, e.g. data.path=..."]
+    assert errors == ["error: data.num_samples: no value given; set it, e.g. data.num_samples=..."]
     assert result.stderr.strip().splitlines()[-1] == errors[0]
     assert "Traceback" not in result.stderr + result.stdout
 

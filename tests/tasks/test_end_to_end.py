@@ -14,6 +14,7 @@ pytestmark = pytest.mark.slow
 
 # 203 test rows: not a multiple of 2 processes x 64, so DDP evaluation must neither pad nor drop.
 DATA = ["data.num_samples=2030", "data.batch_size=64"]
+# The figures: tests/object_store/test_outputs.py.  # part: figures
 QUIET = [
     "trainer.enable_progress_bar=false",
     "callbacks.per_channel_report.figures=false",  # part: figures

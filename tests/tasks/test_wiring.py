@@ -11,7 +11,7 @@ import os  # part: faults
 import signal  # part: faults
 
 import numpy as np
-import pandas as pd
+import pandas as pd  # part: tables
 import pytest
 import torch
 import torch.nn.functional as F
@@ -19,9 +19,9 @@ from lightning import Callback
 from lightning.pytorch.utilities.exceptions import SIGTERMException  # part: faults
 from sklearn.utils.class_weight import compute_class_weight
 
-from multiout.callbacks.prediction_writer import PredictionCSVWriter
+from multiout.callbacks.prediction_writer import PredictionCSVWriter  # part: tables
 from multiout.data.stream.datamodule import StreamDataModule  # part: stream
-from multiout.data.tables.datamodule import TabularDataModule
+from multiout.data.tables.datamodule import TabularDataModule  # part: tables
 from multiout.metrics.results import EvalMetrics
 from multiout.runtime.build import build, build_model, build_trainer, data_spec
 from multiout.runtime.faults.last_checkpoint import LastCheckpoint  # part: faults
@@ -118,6 +118,7 @@ def test_the_default_trainer_writes_checkpoints_atomically(tmp_path, monkeypatch
 # end part
 
 
+# part: tables
 def write_rows(path, n: int, label_values: list) -> pd.DataFrame:
     rng = np.random.default_rng(0)
     frame = pd.DataFrame(
@@ -143,6 +144,26 @@ def test_predictions_keep_their_row_ids_across_batches(tmp_path):
     assert written["key"].tolist() == frame["key"].tolist()  # 5 batches, each with its own ids
 
 
+def test_labels_in_any_order_map_to_their_position_and_back(tmp_path):
+    label_values = [1, 0, -1]  # down the list: class ids 0, 1, 2
+    frame = write_rows(tmp_path / "rows.csv", 50, label_values)
+    data = TabularDataModule(train_path=str(tmp_path / "rows.csv"), target_columns=["y_a", "y_b"],
+                             feature_columns=["f0", "f1"], label_values=label_values)  # fmt: skip
+    data.setup("fit")
+    expected = torch.tensor(
+        [[label_values.index(v) for v in row] for row in frame[["y_a", "y_b"]].to_numpy()]
+    )
+    assert torch.equal(data.splits["train"][1], expected)
+    # Back: a prediction of class id k is written as label_values[k].
+    writer = PredictionCSVWriter(tmp_path / "p.csv", ["y_a", "y_b"], [label_values] * 2)
+    probs = F.one_hot(expected, 3).permute(0, 2, 1).float()  # [B, K, C], certain of the true class
+    table = writer._table(probs)
+    assert table.column("y_a").to_pylist() == frame["y_a"].tolist()
+
+
+# end part
+
+
 # part: stream
 def test_streamed_predictions_keep_the_ids_each_batch_carries(tmp_path):
     frame = write_dataset(tmp_path / "new")  # 110 rows in 5 files of uneven row groups
@@ -160,23 +181,6 @@ def test_streamed_predictions_keep_the_ids_each_batch_carries(tmp_path):
 
 
 # end part
-
-
-def test_labels_in_any_order_map_to_their_position_and_back(tmp_path):
-    label_values = [1, 0, -1]  # down the list: class ids 0, 1, 2
-    frame = write_rows(tmp_path / "rows.csv", 50, label_values)
-    data = TabularDataModule(train_path=str(tmp_path / "rows.csv"), target_columns=["y_a", "y_b"],
-                             feature_columns=["f0", "f1"], label_values=label_values)  # fmt: skip
-    data.setup("fit")
-    expected = torch.tensor(
-        [[label_values.index(v) for v in row] for row in frame[["y_a", "y_b"]].to_numpy()]
-    )
-    assert torch.equal(data.splits["train"][1], expected)
-    # Back: a prediction of class id k is written as label_values[k].
-    writer = PredictionCSVWriter(tmp_path / "p.csv", ["y_a", "y_b"], [label_values] * 2)
-    probs = F.one_hot(expected, 3).permute(0, 2, 1).float()  # [B, K, C], certain of the true class
-    table = writer._table(probs)
-    assert table.column("y_a").to_pylist() == frame["y_a"].tolist()
 
 
 def test_the_mean_accuracy_leaves_out_a_channel_without_labels():

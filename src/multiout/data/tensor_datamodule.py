@@ -78,7 +78,7 @@ class TensorDataModule(L.LightningDataModule):
         """What the model learns of this data, from the training tensors: the shape of one
         example, the channels and their classes (ids 0 to K-1, K = `num_classes`), the
         training label counts, default names. A data module that knows more (feature names,
-        statistics, label values) returns its own (see TabularDataModule)."""
+        statistics, label values) returns its own."""
         self.setup("fit")
         x, y = self.splits["train"][:2]
         num_classes = self.num_classes or int(y[y != self.ignore_index].max()) + 1

@@ -7,8 +7,8 @@ Formats:
   still working; it warns);
 - `exported_program`: `torch.export` (`.pt2`), torch's current format; `torch.export.load`.
 The batch dimension stays dynamic in all three. Apply `softmax(dim=1)` for probabilities.
-The input is what the data module gives the model; for tables (`data/tables/categories.py`) numbers
-in the data spec's `feature_names` order, NaN where missing, and at a categorical feature the
+The input is what the data module gives the model; for the tabular encoder, numbers in the
+data spec's `feature_names` order, NaN where missing, and at a categorical feature the
 category's index in its vocabulary plus one (0: unknown).
 """
 
