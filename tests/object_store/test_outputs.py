@@ -44,7 +44,8 @@ def test_a_remote_output_dir_gets_checkpoints_metrics_report_and_figures_and_hyd
     keys = s3.keys(bucket, "runs/x/")
     assert "runs/x/checkpoints/last.ckpt" in keys
     assert "runs/x/metrics.json" in keys and "runs/x/per_channel.csv" in keys
-    assert "runs/x/per_channel_accuracy.png" in keys and "runs/x/per_channel_confusion.png" in keys  # part: figures
+    assert "runs/x/per_channel_accuracy.png" in keys  # part: figures
+    assert "runs/x/per_channel_confusion.png" in keys  # part: figures
     assert not [k for k in keys if ".multiout-write-probe" in k or k.endswith(".tmp")]
     metrics = json.loads(s3.read(bucket, "runs/x/metrics.json"))
     assert metrics["ckpt_path"].startswith(f"s3://{bucket}/runs/x/checkpoints/epoch_")
