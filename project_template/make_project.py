@@ -154,6 +154,10 @@ PARTS: dict[str, list[str]] = {
         "tests/object_store/test_sigterm.py",
         "tests/object_store/test_endpoint_lost.py",
     ],
+    "speed": [
+        "src/multiout/runtime/speed.py",
+        "tests/runtime/test_speed.py",
+    ],
 }
 # Parts built on another: each is asked only when the other is kept (copier.yml, `when`), and
 # refused without it.

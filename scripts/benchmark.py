@@ -64,10 +64,12 @@ def training(overrides: list[str], rounds: int, device: str, bare: bool) -> dict
         }
         if bare:
             candidates["lightning_bare"] = lambda: template_samples_per_s(cfg, bare=True)
+            # part: speed
             without = "bench.training.WithoutLeanHooks"
             candidates["without_lean_hooks"] = lambda: template_samples_per_s(cfg, model_class=without)
             lightning_profiler = OmegaConf.merge(cfg, {"trainer": {"profiler": None}})
             candidates["without_no_profiler"] = lambda: template_samples_per_s(lightning_profiler)
+            # end part
         runs = interleaved(candidates, rounds)
     result: dict[str, Any] = {"batch_size": cfg.data.batch_size}
     for clock in ("cpu", "wall"):
@@ -143,9 +145,11 @@ def report(results: dict[str, Any]) -> Table:
         row(f"  template vs Lightning loop alone ({clock} time)", t[f"template_samples_per_s_{clock}"],
             t[f"lightning_bare_samples_per_s_{clock}"], t[f"template_vs_bare_{clock}"],
             BARS["training_vs_bare"] if clock == "cpu" else None)  # fmt: skip
+        # part: speed
         for trick in ("lean_hooks", "no_profiler"):
             row(f"  template without {trick} ({clock} time)", t[f"without_{trick}_samples_per_s_{clock}"],
                 t[f"raw_samples_per_s_{clock}"], t[f"without_{trick}_vs_raw_{clock}"], None)  # fmt: skip
+        # end part
     if big:
         row(f"  template at B={big['batch_size']} (cpu time)", big["template_samples_per_s_cpu"],
             big["raw_samples_per_s_cpu"], big["template_vs_raw_cpu"], None)  # fmt: skip

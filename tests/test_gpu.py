@@ -65,6 +65,7 @@ def test_ddp_on_two_gpus_matches_one_gpu(run):
     assert read_metrics(one)["test/acc_per_channel"] == read_metrics(ddp)["test/acc_per_channel"]
 
 
+# part: speed
 def test_resident_data_trains_with_no_host_read_on_quiet_steps(tmp_path):
     """Data on the GPU, batches gathered there; a step that neither logs nor ends an epoch
     copies nothing to the GPU and reads nothing back."""
@@ -75,6 +76,9 @@ def test_resident_data_trains_with_no_host_read_on_quiet_steps(tmp_path):
     counted = count_training_reads(small, tmp_path, where=True, cuda_syncs=True)
     assert counted["reads_on_quiet_steps"] == 0, counted
     assert counted["host_reads"] <= counted["bound"], counted
+
+
+# end part
 
 
 def test_resident_batches_are_gathered_on_the_gpu(tmp_path):

@@ -92,6 +92,7 @@ class BareClassifier(MultiOutputClassifier):
         pass
 
 
+# part: speed
 class WithoutLeanHooks(MultiOutputClassifier):
     """The template's model with `runtime/speed.py:LeanHooks` taken out: Lightning's own `log`,
     `log_dict` and `nn.Module.__setattr__`."""
@@ -99,6 +100,9 @@ class WithoutLeanHooks(MultiOutputClassifier):
     __setattr__ = torch.nn.Module.__setattr__
     log = L.LightningModule.log  # type: ignore[assignment]
     log_dict = L.LightningModule.log_dict  # type: ignore[assignment]
+
+
+# end part
 
 
 def template_samples_per_s(

@@ -31,6 +31,8 @@ NAMES = {
     "compare": [r"compare_runs", r"tools[/.]compare\b", r"\bcompare\.py"],
     "faults": [r"runtime[/.]faults", r"callbacks=faults", r"NonFiniteLoss", r"non_finite_loss", r"LastCheckpoint",
                r"callbacks\.last_checkpoint", r"SigtermAtStepEnd", r"AtomicCheckpointIO", r"every_n_train_steps"],
+    "speed": [r"LeanHooks", r"NoProfiler", r"speed\.py", r"runtime\.speed", r"lean_hooks", r"no_profiler",
+              r"share_scalar_conversions", r"call_overriding_callbacks"],
 }  # fmt: skip
 PARTS = list(NAMES)
 

@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 from multiout.runtime.build import build, build_group, build_model, build_trainer, data_spec
 from multiout.runtime.config_keys import misspelt_key
 from multiout.runtime.run import run_train
-from multiout.runtime.speed import NoProfiler
+from multiout.runtime.speed import NoProfiler  # part: speed
 from tests.helpers import REPO_ROOT, compose_train
 
 
@@ -87,7 +87,7 @@ def test_fast_dev_run_saves_no_checkpoint(tmp_path):
 
 
 def test_default_profiler_records_nothing_and_debug_profiler_writes_a_report(tmp_path):
-    assert isinstance(build_trainer(compose_train(output_dir=tmp_path)).profiler, NoProfiler)
+    assert isinstance(build_trainer(compose_train(output_dir=tmp_path)).profiler, NoProfiler)  # part: speed
     run_train(compose_train("debug=profiler", "data.num_samples=1000", "logger=none", output_dir=tmp_path))
     report = (tmp_path / "fit-profile.txt").read_text()
     assert "run_training_batch" in report and "[Strategy]SingleDeviceStrategy.training_step" in report

@@ -23,11 +23,15 @@ SMALL = [
 ]
 
 
+# part: speed
 def test_default_training_reads_the_host_only_on_logging_steps_and_epoch_ends(tmp_path):
     counted = count_training_reads(SMALL, tmp_path, where=False)
     assert counted["steps"] == 50 and counted["logged_steps"] == 10 and counted["epochs"] == 2
     assert counted["reads_on_quiet_steps"] == 0, counted
     assert counted["host_reads"] <= 3 * 10 + 10 * 2, counted
+
+
+# end part
 
 
 class ReadsEveryThirdStep(L.Callback):

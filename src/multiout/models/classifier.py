@@ -19,10 +19,13 @@ from multiout.models.options import MASKED_LOGIT, check_options, class_weight, l
 from multiout.models.ordinal import corn_log_probs, outputs_per_channel  # part: ordinal
 from multiout.models.schedules import build_optimizer, build_scheduler
 from multiout.models.trunks import build_trunk, is_ensemble, trunk_width
-from multiout.runtime.speed import LeanHooks
+from multiout.runtime.speed import LeanHooks  # part: speed
 
 
-class MultiOutputClassifier(LeanHooks, L.LightningModule):  # without LeanHooks: plain Lightning
+class MultiOutputClassifier(
+    LeanHooks,  # part: speed
+    L.LightningModule,
+):
     """Predicts, for each output channel, one of that channel's classes.
 
     `data` is the data spec (data/spec.py) as plain values. `forward` returns logits `[B, K, C]`
@@ -34,8 +37,7 @@ class MultiOutputClassifier(LeanHooks, L.LightningModule):  # without LeanHooks:
     class_weight: Tensor | None
     class_mask: Tensor | None
 
-    # `save_hyperparameters` finds the arguments in the caller's frame by its name, `__init__`:
-    # mutation testing (mutmut) must leave this function unwrapped.
+    # mutmut must leave `__init__` unwrapped: `save_hyperparameters` reads its caller's frame.
     def __init__(
         self,
         data: dict[str, Any],
@@ -71,8 +73,7 @@ class MultiOutputClassifier(LeanHooks, L.LightningModule):  # without LeanHooks:
         self.results: dict[str, StageResult] = {}  # of each stage's last finished epoch
 
     def forward(self, x: Tensor) -> Tensor:
-        # `model.compile=true` compiles this computation only, not the module's `__call__`, through
-        # which Lightning runs whole steps under DDP (tracing those would recompile every step).
+        # `model.compile=true` compiles this only, not `__call__` (DDP would recompile every step).
         return compiled_logits(self, x) if self.compile_logits else self.logits(x)
 
     def logits(self, x: Tensor) -> Tensor:
@@ -80,11 +81,9 @@ class MultiOutputClassifier(LeanHooks, L.LightningModule):  # without LeanHooks:
         per member; see models/ensemble.py)."""
         hidden = self.trunk(self.encoder(x))  # [B, hidden], or [B, k, hidden] from an ensemble trunk
         logits = self.head(hidden).unflatten(-1, (-1, self.num_channels))
-        # part: ordinal
-        if self.ordinal:  # K-1 thresholds -> K classes, with the channel's missing ones masked
-            logits = corn_log_probs(logits, dim=-2, mask=self.class_mask)
-            return member_logits(logits, self.training) if self.ensemble else logits
-        # end part
+        if self.ordinal:  # K-1 thresholds -> K classes, masked  # part: ordinal
+            logits = corn_log_probs(logits, dim=-2, mask=self.class_mask)  # part: ordinal
+            return member_logits(logits, self.training) if self.ensemble else logits  # part: ordinal
         if self.class_mask is not None:
             logits = logits.masked_fill(~self.class_mask, MASKED_LOGIT)  # a channel's missing classes
         return member_logits(logits, self.training) if self.ensemble else logits
@@ -121,8 +120,7 @@ class MultiOutputClassifier(LeanHooks, L.LightningModule):  # without LeanHooks:
         metrics.update(logits, y, loss, weight)
 
     def predict_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
-        """Class probabilities `[B, K, C]`."""
-        return self(batch[0]).softmax(dim=1)
+        return self(batch[0]).softmax(dim=1)  # class probabilities [B, K, C]
 
     def on_validation_epoch_end(self) -> None:
         self.finish_eval_epoch("val", self.val_metrics)
@@ -140,8 +138,7 @@ class MultiOutputClassifier(LeanHooks, L.LightningModule):  # without LeanHooks:
         metrics.reset()
 
     def log_global(self, values: dict[str, Any], prog_bar: bool = False) -> None:
-        """Log epoch values that are already the same on every process. Lightning wants them
-        synced under DDP (it warns otherwise): `max` over equal values keeps them bit for bit."""
+        """Log epoch values equal on every process; `max` syncs them bit for bit under DDP."""
         self.log_dict(values, prog_bar=prog_bar, sync_dist=True, reduce_fx="max")
 
     def configure_optimizers(self) -> Any:

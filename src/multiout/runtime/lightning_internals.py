@@ -1,4 +1,4 @@
-"""Every use of Lightning's private API outside the speed tricks (`runtime/speed.py`), in one place.
+"""The uses of Lightning's private API that the run machinery needs, in one place.
 
 Each works around a limit of Lightning's public API and is guarded by
 `tests/runtime/test_lightning_internals.py`, which fails when a Lightning upgrade moves what it
