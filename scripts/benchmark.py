@@ -39,7 +39,7 @@ from bench.training import (
     raw_loop_samples_per_s,
     template_samples_per_s,
 )
-from omegaconf import OmegaConf
+from omegaconf import OmegaConf  # part: speed
 from rich.console import Console
 from rich.table import Table
 

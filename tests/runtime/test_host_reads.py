@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import lightning as L
 import torch
-from bench.host_reads import HostReadCounter, count_training_reads
+from bench.host_reads import HostReadCounter
 
 from multiout.data.synthetic import SyntheticDataModule
 from tests.helpers import quiet_trainer, small_classifier
@@ -25,6 +25,8 @@ SMALL = [
 
 # part: speed
 def test_default_training_reads_the_host_only_on_logging_steps_and_epoch_ends(tmp_path):
+    from bench.host_reads import count_training_reads
+
     counted = count_training_reads(SMALL, tmp_path, where=False)
     assert counted["steps"] == 50 and counted["logged_steps"] == 10 and counted["epochs"] == 2
     assert counted["reads_on_quiet_steps"] == 0, counted
