@@ -45,19 +45,26 @@ class ReadsEveryThirdStep(L.Callback):
             bool(outputs["loss"] > 0)
 
 
-def test_the_counter_counts_each_read_in_its_step(tmp_path):
+def reads_per_step(tmp_path, callbacks: list[L.Callback]) -> tuple[dict[int, int], HostReadCounter]:
     counter = HostReadCounter(where=True)
     data = SyntheticDataModule(num_samples=500, num_features=6, num_channels=4, batch_size=32)  # 13 steps
     trainer = quiet_trainer(
-        tmp_path, max_epochs=1, limit_val_batches=0, log_every_n_steps=0,
-        callbacks=[counter, ReadsEveryThirdStep()],
-    )  # fmt: skip
+        tmp_path, max_epochs=1, limit_val_batches=0, log_every_n_steps=0, callbacks=[counter, *callbacks]
+    )
     torch.manual_seed(0)
     # Fused: the per-tensor AdamW reads each parameter's step count, a CPU tensor, every step.
     model = small_classifier(optimizer={"_target_": "torch.optim.AdamW", "lr": 1e-3, "fused": True})
     trainer.fit(model, datamodule=data)
-    reads = {step["step"]: step["reads"] for step in counter.steps}
-    # The callback above runs after the counter has started, at the end of step 0.
-    assert reads == {step: 2 * (step % 3 == 0) for step in range(13)}
+    return {step["step"]: step["reads"] for step in counter.steps}, counter
+
+
+def test_the_counter_counts_each_read_in_its_step(tmp_path):
+    without, _ = reads_per_step(tmp_path / "without", [])
+    reads, counter = reads_per_step(tmp_path / "with", [ReadsEveryThirdStep()])
+    # The callback above runs after the counter has started, at the end of step 0: its reads
+    # come on top of the run's own, in the steps it reads in.
+    assert {step: reads[step] - without[step] for step in reads} == {
+        step: 2 * (step % 3 == 0) for step in range(13)
+    }
     assert sum(counter.sources.values()) == counter.reads
     assert any("test_host_reads.py" in source for source in counter.sources)
