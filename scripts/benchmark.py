@@ -52,8 +52,8 @@ BARS = {"training": 0.80, "training_vs_bare": 0.93, "metric": 30.0, "loading": 0
 
 
 def training(overrides: list[str], rounds: int, device: str, bare: bool) -> dict[str, Any]:
-    """Template vs raw loop (and, if `bare`, Lightning's loop alone and the template without
-    each speed trick of `runtime/speed.py`) in samples/s."""
+    """Template vs raw loop (and, if `bare`, vs Lightning's loop alone and the template without
+    each of its speed tricks) in samples/s."""
     with tempfile.TemporaryDirectory() as tmp:
         cfg = compose_train_config(
             REPO_ROOT / "conf", Path(tmp), [*BENCH_OVERRIDES, "trainer.max_epochs=3", *overrides]
