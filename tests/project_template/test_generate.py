@@ -77,7 +77,8 @@ def test_the_project_has_its_own_name_and_remembers_the_template(projects):
 @pytest.mark.slow
 def test_the_minimal_project_is_smaller_imports_every_module_and_passes_its_config_tests(projects):
     full, minimal = projects
-    assert src_lines(minimal) < 0.8 * src_lines(full)
+    # A project with no optional part carries at most half of the template's src/ (README).
+    assert src_lines(minimal) <= 0.5 * src_lines(full), (src_lines(minimal), src_lines(full))
     walk = (
         f"import importlib, pkgutil, {PACKAGE}; "
         f"[importlib.import_module(m.name) for m in pkgutil.walk_packages({PACKAGE}.__path__, '{PACKAGE}.')]"
