@@ -25,6 +25,7 @@ def test_experiment_reads_47_series_in_time_order():
     assert dm.splits["test"][0][-1, 0].item() == pytest.approx(raw.iloc[-1, 1], abs=1e-6)
 
 
+# part: windows
 def test_the_windows_experiment_reads_the_same_series_and_test_months_as_windows():
     with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base="1.3"):
         cfg = compose(
@@ -45,3 +46,6 @@ def test_the_windows_experiment_reads_the_same_series_and_test_months_as_windows
     ends = range(len(raw) - 88, len(raw))
     np.testing.assert_array_equal(x.numpy(), np.stack([changes[end - 11 : end + 1] for end in ends]))
     assert y.tolist() == (raw[targets].iloc[-88:] + 1).to_numpy().tolist()  # -1/0/1 as class ids 0/1/2
+
+
+# end part
