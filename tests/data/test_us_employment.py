@@ -1,6 +1,6 @@
 """The shipped real dataset loads through `experiment=us_employment` as documented."""
 
-import numpy as np
+import numpy as np  # part: windows
 import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
