@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 
 LABELS = ["down", "flat", "up"]
 FAST = ["data=tabular", "data.batch_size=64", "trainer.max_epochs=3", "model.net.hidden_sizes=[16]"]
-# Figures are checked in test_tabular_runs.py.
+# Figures are checked in test_tabular_runs.py.  # part: figures
 NO_FIGURES = [
     "callbacks.per_channel_report.figures=false",  # part: figures
 ]

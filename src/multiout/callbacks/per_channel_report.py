@@ -1,4 +1,4 @@
-"""At the end of testing: a per-channel table on the terminal, `per_channel.csv` (and figures)."""
+"""At the end of testing: a per-channel table on the terminal and `per_channel.csv`."""
 
 from __future__ import annotations
 
