@@ -7,8 +7,8 @@ template trains, selects and tests on: the data module is built from the same Hy
 `train.py` (`baseline_data.py`). Each channel is fitted on the training rows that have its
 label, with one setting for all channels picked on the validation split (`C` for logistic
 regression, the number of boosting rounds for the trees), and scored on the test split.
-A table (`data=tabular data.path=my.csv`): `baseline_tables.py`.  # part: tables
 """
+# A table (`data=tabular data.path=my.csv`) is read by `baseline_tables.py`.  # part: tables
 
 from __future__ import annotations
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import csv
 import inspect
+import textwrap
 
 import lightning as L
 import pytest
@@ -191,6 +193,11 @@ def test_a_hook_reaches_the_callbacks_that_implement_it_as_with_lightnings_dispa
     from multiout.runtime import speed
 
     # The function replaced: if its signature or loop changes, the trick must be looked at again.
+    # Skipping `Callback`'s own hooks is right only while each does nothing.
+    for name, hook in vars(L.Callback).items():
+        if name.startswith("on_") or name in ("setup", "teardown"):
+            body = ast.parse(textwrap.dedent(inspect.getsource(hook))).body[0].body
+            assert all(isinstance(s, ast.Pass) or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)) for s in body), name  # fmt: skip
     assert str(inspect.signature(speed._LIGHTNING_CALLBACK_HOOKS)) == (
         "(trainer: 'pl.Trainer', hook_name: str, *args: Any, "
         "monitoring_callbacks: Optional[bool] = None, **kwargs: Any) -> None"
