@@ -37,6 +37,7 @@ from bench.training import (
     BENCH_OVERRIDES,
     compose_train_config,
     raw_loop_samples_per_s,
+    shipped_lightning_samples_per_s,  # part: speed
     template_samples_per_s,
 )
 from omegaconf import OmegaConf  # part: speed
@@ -69,6 +70,7 @@ def training(overrides: list[str], rounds: int, device: str, bare: bool) -> dict
             candidates["without_lean_hooks"] = lambda: template_samples_per_s(cfg, model_class=without)
             lightning_profiler = OmegaConf.merge(cfg, {"trainer": {"profiler": None}})
             candidates["without_no_profiler"] = lambda: template_samples_per_s(lightning_profiler)
+            candidates["lightning_shipped"] = lambda: shipped_lightning_samples_per_s(cfg)
             # end part
         runs = interleaved(candidates, rounds)
     result: dict[str, Any] = {"batch_size": cfg.data.batch_size}
@@ -82,6 +84,12 @@ def training(overrides: list[str], rounds: int, device: str, bare: bool) -> dict
                 result[f"{name}_vs_raw_{clock}"] = median_ratio(values, rates["raw"])
         if "lightning_bare" in rates:
             result[f"template_vs_bare_{clock}"] = median_ratio(rates["template"], rates["lightning_bare"])
+        # part: speed
+        if "lightning_shipped" in rates:
+            result[f"template_vs_shipped_{clock}"] = median_ratio(
+                rates["template"], rates["lightning_shipped"]
+            )
+        # end part
     return result
 
 
@@ -146,6 +154,10 @@ def report(results: dict[str, Any]) -> Table:
             t[f"lightning_bare_samples_per_s_{clock}"], t[f"template_vs_bare_{clock}"],
             BARS["training_vs_bare"] if clock == "cpu" else None)  # fmt: skip
         # part: speed
+        row(f"  Lightning loop alone, as shipped ({clock} time)", t[f"lightning_shipped_samples_per_s_{clock}"],
+            t[f"raw_samples_per_s_{clock}"], t[f"lightning_shipped_vs_raw_{clock}"], None)  # fmt: skip
+        row(f"  template vs Lightning loop alone as shipped ({clock} time)", t[f"template_samples_per_s_{clock}"],
+            t[f"lightning_shipped_samples_per_s_{clock}"], t[f"template_vs_shipped_{clock}"], None)  # fmt: skip
         for trick in ("lean_hooks", "no_profiler"):
             row(f"  template without {trick} ({clock} time)", t[f"without_{trick}_samples_per_s_{clock}"],
                 t[f"raw_samples_per_s_{clock}"], t[f"without_{trick}_vs_raw_{clock}"], None)  # fmt: skip

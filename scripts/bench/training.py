@@ -14,6 +14,7 @@ import itertools
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import torch
@@ -102,20 +103,45 @@ class WithoutLeanHooks(MultiOutputClassifier):
     log_dict = L.LightningModule.log_dict  # type: ignore[assignment]
 
 
+class ShippedLightning(BareClassifier):
+    """`BareClassifier` on Lightning as it ships: Lightning's own `nn.Module.__setattr__`, and
+    no `runtime/speed.py` patch installed when the fit starts."""
+
+    __setattr__ = torch.nn.Module.__setattr__
+    on_fit_start = L.LightningModule.on_fit_start
+
+
+def shipped_lightning_samples_per_s(cfg: DictConfig) -> dict[str, float]:
+    """Lightning's loop alone as Lightning ships it: `BareClassifier` without any trick of
+    `runtime/speed.py`, Lightning's own profiler and hook dispatch, and its own conversions of
+    logged values (undoing the process-wide patches an earlier template fit installed)."""
+    from lightning.fabric.utilities.apply_func import convert_tensors_to_scalars
+    from lightning.pytorch.trainer import call
+    from lightning.pytorch.trainer.connectors.logger_connector import logger_connector, result
+
+    from multiout.runtime import speed
+
+    call._call_callback_hooks = speed._LIGHTNING_CALLBACK_HOOKS
+    for module in (result, logger_connector):
+        module.convert_tensors_to_scalars = convert_tensors_to_scalars  # type: ignore[attr-defined]
+    return template_samples_per_s(cfg, bare=True, model_class=f"{__name__}.ShippedLightning", profiler=None)
+
+
 # end part
 
 
 def template_samples_per_s(
-    cfg: DictConfig, bare: bool = False, model_class: str | None = None
+    cfg: DictConfig, bare: bool = False, model_class: str | None = None, **trainer_options: Any
 ) -> dict[str, float]:
     """Samples per second of `Trainer.fit` (see `_rates`).
 
     `bare=True` measures Lightning's own loop: no per-step metrics, no logger, no callbacks.
-    `model_class` replaces the model's class (an import path), e.g. to measure without a trick.
+    `model_class` replaces the model's class (an import path), e.g. to measure without a trick;
+    `trainer_options` replace the Trainer's arguments.
     """
     L.seed_everything(cfg.seed, verbose=False)
     datamodule = build(cfg.data)
-    model_class = f"{__name__}.BareClassifier" if bare else model_class
+    model_class = model_class or (f"{__name__}.BareClassifier" if bare else None)
     model_cfg = OmegaConf.merge(cfg.model, {"_target_": model_class}) if model_class else cfg.model
     model = build_model(model_cfg, data_spec(datamodule, cfg.data))
     clock = EpochClock()
@@ -125,6 +151,7 @@ def template_samples_per_s(
         "enable_checkpointing": False,  # checkpoints follow validation, which is not timed here
         "limit_val_batches": 0,
         "num_sanity_val_steps": 0,
+        **trainer_options,
     }
     if bare:
         trainer = build(cfg.trainer, callbacks=[clock], logger=False, **untimed)
