@@ -11,15 +11,15 @@ from tests.helpers import run_in_process
 from tests.object_store.endpoint import use_endpoint
 
 CHANNELS = 5
-QUICK = [
-    "data.num_samples=600",
-    f"data.num_channels={CHANNELS}",
+# Two epochs of a small MLP in small batches, nothing drawn on the terminal.
+QUICK_RUN = [
     "data.batch_size=64",
     "trainer.max_epochs=2",
     "model.net.hidden_sizes=[16]",
     "callbacks.rich_progress_bar=null",
     "callbacks.rich_model_summary=null",
 ]
+QUICK = ["data.num_samples=600", f"data.num_channels={CHANNELS}", *QUICK_RUN]
 
 
 @pytest.fixture(scope="module")

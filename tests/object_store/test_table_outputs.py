@@ -12,15 +12,9 @@ import pytest
 from tests.data.tabular_files import CHANNELS, labelled_frame
 from tests.helpers import run_in_process
 from tests.object_store.endpoint import use_endpoint
+from tests.object_store.test_outputs import QUICK_RUN
 
-QUICK = [
-    "data=tabular",
-    "data.batch_size=64",
-    "trainer.max_epochs=2",
-    "model.net.hidden_sizes=[16]",
-    "callbacks.rich_progress_bar=null",
-    "callbacks.rich_model_summary=null",
-]
+QUICK = ["data=tabular", *QUICK_RUN]
 
 
 @pytest.fixture(scope="module")
